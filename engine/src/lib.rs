@@ -19,6 +19,9 @@
 //! and the offset. Nothing read from disk can make the engine panic, and
 //! nothing in a log dir is ever written.
 //!
+//! The [`writer`] module writes Kafka-compatible logs (for tests, fixtures,
+//! benchmarks and `kreplay gen`).
+//!
 //! # Example
 //!
 //! ```
@@ -61,6 +64,7 @@ mod mmap;
 mod partition;
 mod record;
 mod segment;
+pub mod writer;
 
 pub use compression::{compress, Compression, Decompressor};
 pub use error::{Corruption, Error, Result};
