@@ -64,6 +64,7 @@ mod mmap;
 mod partition;
 mod record;
 mod segment;
+mod verify;
 pub mod writer;
 
 pub use compression::{compress, Compression, Decompressor};
@@ -84,4 +85,8 @@ pub use record::{
 pub use segment::{
     base_offset_from_file_name, segment_file_name, Batches, FileBatch, Segment, SegmentEnd,
     TornTail, TornTailKind,
+};
+pub use verify::{
+    verify_partition, verify_path, verify_segment_file, IndexKind, Issue, IssueKind,
+    PartitionReport, PartitionVerifier, SegmentReport, Severity, VerifyOptions, VerifySummary,
 };

@@ -1,0 +1,19 @@
+//! `kreplay`: list, dump, verify and generate Kafka partition logs on disk.
+//!
+//! A thin binary over the `kreplay` engine: [`args`] parses the command line
+//! and turns it into one configuration per command; each command module
+//! calls the engine and prints. Data goes to stdout, diagnostics to stderr.
+
+mod args;
+mod dump;
+mod gen;
+mod ls;
+mod output;
+mod status;
+mod verify;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    status::run(std::env::args_os())
+}

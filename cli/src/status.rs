@@ -1,0 +1,152 @@
+//! Exit statuses, stderr diagnostics, and the top-level run: parse, dispatch,
+//! map the outcome to an exit code.
+
+use std::ffi::OsString;
+use std::fmt::Display;
+use std::io::{self, IsTerminal};
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::args::{self, Command};
+
+/// How a command ended; the exit code is its number. Combining keeps the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Status {
+    /// Everything read cleanly (a torn tail at the end of a log included).
+    #[default]
+    Ok = 0,
+    /// Corruption or a data error was found.
+    DataError = 1,
+    /// A usage error or an I/O error.
+    Failure = 2,
+}
+
+impl Status {
+    /// The worse of the two.
+    pub fn worst(self, other: Status) -> Status {
+        self.max(other)
+    }
+
+    /// The status an engine error calls for.
+    pub fn of_error(error: &kreplay::Error) -> Status {
+        if error.is_corruption() {
+            Status::DataError
+        } else {
+            Status::Failure
+        }
+    }
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        ExitCode::from(status as u8)
+    }
+}
+
+/// Parses `args`, runs the command and returns its exit code. A closed stdout
+/// (`kreplay dump … | head`) ends the command quietly with status 0.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let command = match args::parse(args) {
+        Ok(command) => command,
+        Err(error) => {
+            let code = if error.use_stderr() {
+                Status::Failure
+            } else {
+                Status::Ok
+            };
+            let _ = error.print();
+            return code.into();
+        }
+    };
+    let result = match command {
+        Command::Ls(config) => crate::ls::run(&config),
+        Command::Dump(config) => crate::dump::run(&config),
+        Command::Verify(config) => crate::verify::run(&config),
+        Command::Gen(config) => crate::gen::run(&config),
+    };
+    match result {
+        Ok(status) => status.into(),
+        Err(error) if is_broken_pipe(&error) => Status::Ok.into(),
+        Err(error) => {
+            Diagnostics::new(false).error(format_args!("{error:#}"));
+            Status::Failure.into()
+        }
+    }
+}
+
+/// Whether `error` is (caused by) a write to a closed pipe.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Messages for stderr (`kreplay: error: …`, `kreplay: note: …`) and the
+/// progress bar, which is drawn only when stderr is a terminal.
+#[derive(Debug)]
+pub struct Diagnostics {
+    bar: Option<ProgressBar>,
+}
+
+impl Diagnostics {
+    /// Diagnostics; with `progress`, a byte-count bar when stderr is a terminal.
+    pub fn new(progress: bool) -> Self {
+        let bar = (progress && io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(0);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Diagnostics { bar }
+    }
+
+    /// Adds `bytes` to the work the bar measures.
+    pub fn add_work(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc_length(bytes);
+        }
+    }
+
+    /// Marks `bytes` of work done.
+    pub fn done(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn print(&self, level: &str, message: impl Display) {
+        let line = format!("kreplay: {level}: {message}");
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// An error (corruption, I/O).
+    pub fn error(&self, message: impl Display) {
+        self.print("error", message);
+    }
+
+    /// A warning.
+    pub fn warning(&self, message: impl Display) {
+        self.print("warning", message);
+    }
+
+    /// A note (a torn tail at the end of a log, a summary).
+    pub fn note(&self, message: impl Display) {
+        self.print("note", message);
+    }
+}

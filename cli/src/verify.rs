@@ -1,0 +1,305 @@
+//! `kreplay verify`: prints what the engine's verification reports, one
+//! block per segment and a summary line.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use kreplay::index::IndexStatus;
+use kreplay::{
+    list_partitions, verify_segment_file, LogPath, Partition, PartitionVerifier, SegmentReport,
+    Severity, TopicPartition, VerifySummary,
+};
+use serde::Serialize;
+
+use crate::args::{Format, VerifyConfig};
+use crate::output::{self, IndexHealth, Out};
+use crate::status::{Diagnostics, Status};
+
+/// What one PATH asks to verify.
+enum Target {
+    Partition(Partition),
+    Segment(PathBuf),
+}
+
+impl Target {
+    fn bytes(&self) -> u64 {
+        match self {
+            Target::Partition(p) => p.segments().iter().map(|s| s.size).sum(),
+            Target::Segment(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
+        }
+    }
+}
+
+/// Runs `kreplay verify`.
+pub fn run(config: &VerifyConfig) -> anyhow::Result<Status> {
+    let diagnostics = Diagnostics::new(true);
+    let mut status = Status::Ok;
+    let fail = |error: &kreplay::Error, status: &mut Status| {
+        diagnostics.error(error);
+        *status = status.worst(Status::of_error(error));
+    };
+    let read = config.options.read_options();
+    let mut targets = Vec::new();
+    for path in &config.paths {
+        match kreplay::classify(path) {
+            Ok(LogPath::LogDir(dir)) => match list_partitions(&dir) {
+                Ok(dirs) => {
+                    if dirs.is_empty() {
+                        diagnostics.warning(format_args!(
+                            "{}: no partition directories found",
+                            dir.display()
+                        ));
+                    }
+                    for dir in dirs {
+                        match Partition::open(&dir, read) {
+                            Ok(p) => targets.push(Target::Partition(p)),
+                            Err(e) => fail(&e, &mut status),
+                        }
+                    }
+                }
+                Err(e) => fail(&e, &mut status),
+            },
+            Ok(LogPath::PartitionDir(dir)) => match Partition::open(&dir, read) {
+                Ok(p) => targets.push(Target::Partition(p)),
+                Err(e) => fail(&e, &mut status),
+            },
+            Ok(LogPath::Segment(file)) => targets.push(Target::Segment(file)),
+            Err(e) => fail(&e, &mut status),
+        }
+    }
+    diagnostics.add_work(targets.iter().map(Target::bytes).sum());
+
+    let mut printer = Printer {
+        out: output::stdout(),
+        format: config.format,
+    };
+    let mut summary = VerifySummary::default();
+    for target in &targets {
+        match target {
+            Target::Partition(partition) => {
+                summary.partitions += 1;
+                printer.partition(partition.topic_partition(), partition.dir())?;
+                let mut verifier = PartitionVerifier::new(config.options);
+                for n in 0..partition.segments().len() {
+                    match verifier.verify_partition_segment(partition, n) {
+                        Ok(report) => {
+                            diagnostics.done(report.size);
+                            summary.add_segment(&report);
+                            printer.segment(partition.topic_partition(), &report)?;
+                        }
+                        Err(e) => fail(&e, &mut status),
+                    }
+                }
+            }
+            Target::Segment(file) => match verify_segment_file(file, &config.options) {
+                Ok(report) => {
+                    summary.add(&report);
+                    printer.partition(&report.topic_partition, &report.dir)?;
+                    for segment in &report.segments {
+                        diagnostics.done(segment.size);
+                        printer.segment(&report.topic_partition, segment)?;
+                    }
+                }
+                Err(e) => fail(&e, &mut status),
+            },
+        }
+    }
+    diagnostics.finish();
+    printer.summary(&summary)?;
+    printer.out.flush()?;
+    if summary.problems > 0 {
+        status = status.worst(Status::DataError);
+    }
+    Ok(status)
+}
+
+struct Printer {
+    out: Out,
+    format: Format,
+}
+
+fn severity_name(severity: Option<Severity>) -> &'static str {
+    match severity {
+        None => "ok",
+        Some(s) => s.name(),
+    }
+}
+
+fn plural(n: impl Into<u64>, word: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+#[derive(Serialize)]
+struct IssueLine<'a> {
+    severity: &'static str,
+    kind: &'static str,
+    path: std::borrow::Cow<'a, str>,
+    position: Option<u64>,
+    offset: Option<i64>,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct SegmentLine<'a> {
+    r#type: &'static str,
+    topic: &'a str,
+    partition: i32,
+    segment: std::borrow::Cow<'a, str>,
+    base_offset: i64,
+    size: u64,
+    batches: u64,
+    records: u64,
+    first_offset: Option<i64>,
+    last_offset: Option<i64>,
+    valid_bytes: u64,
+    offset_index: Option<String>,
+    time_index: Option<String>,
+    txn_index: Option<String>,
+    status: &'static str,
+    issues: Vec<IssueLine<'a>>,
+}
+
+#[derive(Serialize)]
+struct SummaryLine {
+    r#type: &'static str,
+    partitions: u64,
+    segments: u64,
+    bytes: u64,
+    batches: u64,
+    records: u64,
+    problems: u64,
+    warnings: u64,
+    status: &'static str,
+}
+
+impl Printer {
+    fn partition(&mut self, tp: &TopicPartition, dir: &Path) -> io::Result<()> {
+        if self.format == Format::Text {
+            writeln!(self.out, "{tp} ({})", dir.display())?;
+        }
+        Ok(())
+    }
+
+    fn segment(&mut self, tp: &TopicPartition, report: &SegmentReport) -> io::Result<()> {
+        if self.format == Format::Json {
+            let line = SegmentLine {
+                r#type: "segment",
+                topic: &tp.topic,
+                partition: tp.partition,
+                segment: report.path.to_string_lossy(),
+                base_offset: report.base_offset,
+                size: report.size,
+                batches: report.batches,
+                records: report.records,
+                first_offset: report.first_offset,
+                last_offset: report.last_offset,
+                valid_bytes: report.valid_bytes,
+                offset_index: report.offset_index.as_ref().map(|s| s.to_string()),
+                time_index: report.time_index.as_ref().map(|s| s.to_string()),
+                txn_index: report.txn_index.as_ref().map(|s| s.to_string()),
+                status: severity_name(report.worst()),
+                issues: report
+                    .issues
+                    .iter()
+                    .map(|i| IssueLine {
+                        severity: i.severity.name(),
+                        kind: i.kind.code(),
+                        path: i.path.to_string_lossy(),
+                        position: i.position,
+                        offset: i.offset,
+                        message: i.kind.to_string(),
+                    })
+                    .collect(),
+            };
+            return output::json_line(&mut self.out, &line);
+        }
+        let name = report.path.file_name().map_or_else(
+            || report.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let offsets = match (report.first_offset, report.last_offset) {
+            (Some(first), Some(last)) => format!(", offsets {first}..={last}"),
+            _ => String::new(),
+        };
+        let mut indexes = String::new();
+        for (name, status) in [
+            ("index", &report.offset_index),
+            ("timeindex", &report.time_index),
+            ("txnindex", &report.txn_index),
+        ] {
+            match status {
+                // A missing .txnindex is the normal case (no aborted transactions).
+                Some(IndexStatus::Missing) if name == "txnindex" => {}
+                Some(status) => {
+                    indexes.push_str(&format!(", {name} {}", IndexHealth::of(status).name()))
+                }
+                None => {}
+            }
+        }
+        let verdict = match report.worst() {
+            None => "OK".to_string(),
+            Some(_) => {
+                let problems = report.count(Severity::Problem) as u64;
+                let warnings = report.count(Severity::Warning) as u64;
+                match (problems, warnings) {
+                    (0, w) => plural(w, "warning"),
+                    (p, 0) => plural(p, "problem"),
+                    (p, w) => format!("{}, {}", plural(p, "problem"), plural(w, "warning")),
+                }
+            }
+        };
+        writeln!(
+            self.out,
+            "  {name}: {verdict} ({}, {}{offsets}, {} bytes{indexes})",
+            plural(report.batches, "batch").replace("batchs", "batches"),
+            plural(report.records, "record"),
+            report.size,
+        )?;
+        for issue in &report.issues {
+            writeln!(self.out, "    {issue}")?;
+        }
+        Ok(())
+    }
+
+    fn summary(&mut self, s: &VerifySummary) -> io::Result<()> {
+        let status = match s.worst() {
+            Some(Severity::Problem) => "corrupt",
+            Some(Severity::Warning) => "ok with warnings",
+            None => "ok",
+        };
+        if self.format == Format::Json {
+            let line = SummaryLine {
+                r#type: "summary",
+                partitions: s.partitions,
+                segments: s.segments,
+                bytes: s.bytes,
+                batches: s.batches,
+                records: s.records,
+                problems: s.problems,
+                warnings: s.warnings,
+                status: match s.worst() {
+                    Some(Severity::Problem) => "corrupt",
+                    _ => "ok",
+                },
+            };
+            return output::json_line(&mut self.out, &line);
+        }
+        writeln!(
+            self.out,
+            "verified {}, {}, {}, {}, {} bytes: {}, {}: {}",
+            plural(s.partitions, "partition"),
+            plural(s.segments, "segment"),
+            plural(s.batches, "batch").replace("batchs", "batches"),
+            plural(s.records, "record"),
+            s.bytes,
+            plural(s.problems, "problem"),
+            plural(s.warnings, "warning"),
+            status.to_uppercase(),
+        )
+    }
+}
