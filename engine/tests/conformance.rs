@@ -62,7 +62,10 @@ fn check_log_offsets(case: &std::path::Path, expected: &[serde_json::Value]) -> 
         let end = partition.log_end_offset().unwrap();
         let (want_start, want_end) = match (offsets.first(), offsets.last()) {
             (Some(first), Some(last)) => (*first, last + 1),
-            _ => (partition.segments()[0].base_offset, partition.segments()[0].base_offset),
+            _ => (
+                partition.segments()[0].base_offset,
+                partition.segments()[0].base_offset,
+            ),
         };
         if (start, end) != (want_start, want_end) {
             failures.push(format!(

@@ -354,7 +354,9 @@ fn reopen_after_unclean_stop_keeps_max_timestamp() {
         ..WriterOptions::default()
     };
     let mut first = PartitionWriter::open(dir.path(), "t", 0, options.clone()).unwrap();
-    first.append(&[RecordSpec::new(1_700_000_096_243, None, None)]).unwrap();
+    first
+        .append(&[RecordSpec::new(1_700_000_096_243, None, None)])
+        .unwrap();
     first.flush().unwrap();
     std::mem::forget(first); // no close: the final time index entry is never written
     let mut again = PartitionWriter::open(
