@@ -21,7 +21,7 @@ use crate::log_dir::{
 };
 use crate::mmap::ReadStrategy;
 use crate::record::{Inflater, DEFAULT_MAX_INFLATED_BYTES, MAGIC_V2};
-use crate::segment::{base_offset_from_file_name, Segment};
+use crate::segment::{base_offset_from_file_name, Batches, Segment};
 
 /// How segment files are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,7 +227,7 @@ impl Partition {
             let segment = self.open_segment(n)?;
             let start = self.index_position(n, &segment, i64::MAX);
             let mut last = None;
-            for batch in segment.batches_from(start, false) {
+            for batch in self.batches_from_index(&segment, start, false) {
                 last = Some(batch?.next_offset());
             }
             if let Some(next) = last {
@@ -235,6 +235,27 @@ impl Partition {
             }
         }
         Ok(self.segments.last().map_or(0, |s| s.base_offset))
+    }
+
+    /// Batches from a position an index gave. An index that passed the
+    /// sanity checks can still point inside a batch (a damaged file whose
+    /// entries stay ordered): when the batch at `start` does not parse, the
+    /// segment is scanned from its start instead, so a lying index costs
+    /// time, never records.
+    fn batches_from_index<'s>(
+        &self,
+        segment: &'s Segment,
+        start: u64,
+        check_crcs: bool,
+    ) -> Batches<'s> {
+        if start > 0 && !matches!(segment.batches_from(start, true).next(), Some(Ok(_)) | None) {
+            log::debug!(
+                "{}: index position {start} is not a batch start; scanning the log",
+                segment.path().display()
+            );
+            return segment.batches_from(0, check_crcs);
+        }
+        segment.batches_from(start, check_crcs)
     }
 
     /// Byte position in segment `n` from which to scan for `target_offset`:
@@ -306,7 +327,7 @@ impl Partition {
         for n in first..self.segments.len() {
             let segment = self.open_segment(n)?;
             let start = self.index_position(n, &segment, offset);
-            for batch in segment.batches_from(start, false) {
+            for batch in self.batches_from_index(&segment, start, false) {
                 let batch = batch?;
                 if batch.last_offset() >= offset {
                     return Ok(Some(LogPosition {
@@ -329,7 +350,7 @@ impl Partition {
         for n in 0..self.segments.len() {
             let segment = self.open_segment(n)?;
             let start = self.time_index_position(n, &segment, timestamp);
-            for batch in segment.batches_from(start, self.options.check_crcs) {
+            for batch in self.batches_from_index(&segment, start, self.options.check_crcs) {
                 let batch = batch?;
                 if batch.magic() == MAGIC_V2 && batch.max_timestamp().is_some_and(|m| m < timestamp)
                 {
