@@ -61,6 +61,7 @@ mod error;
 pub mod index;
 mod log_dir;
 mod mmap;
+mod offsets;
 mod partition;
 mod record;
 mod segment;
@@ -74,6 +75,7 @@ pub use log_dir::{
     LOG_START_OFFSET_CHECKPOINT,
 };
 pub use mmap::{Mapping, ReadStrategy};
+pub use offsets::{OffsetAndMetadata, OffsetStore, MAX_GROUP_DIR_NAME_LEN, MAX_METADATA_BYTES};
 pub use partition::{
     list_segments, LogPosition, Partition, ReadOptions, SegmentFile, TimestampAndOffset,
 };
