@@ -63,6 +63,7 @@ mod log_dir;
 mod mmap;
 mod offsets;
 mod partition;
+mod prefetch;
 mod record;
 mod segment;
 mod verify;
@@ -79,6 +80,7 @@ pub use offsets::{OffsetAndMetadata, OffsetStore, MAX_GROUP_DIR_NAME_LEN, MAX_ME
 pub use partition::{
     list_segments, LogPosition, Partition, ReadOptions, SegmentFile, TimestampAndOffset,
 };
+pub use prefetch::{IoMode, Prefetcher, DISABLE_IO_URING_ENV, IO_URING_READ_ENV};
 pub use record::{
     crc32_ieee, crc32c, write_varint, write_varlong, ControlRecordType, Header, HeaderIter,
     Headers, Inflater, Record, RecordBatch, Records, TimestampType, DEFAULT_MAX_INFLATED_BYTES,

@@ -35,6 +35,9 @@ enum Backing {
 #[derive(Clone)]
 pub struct Mapping {
     backing: Arc<Backing>,
+    /// The open file (read-only), kept for prefetching through its
+    /// descriptor; `None` for bytes that come from no file.
+    file: Option<Arc<File>>,
 }
 
 impl fmt::Debug for Mapping {
@@ -59,6 +62,7 @@ impl Mapping {
         if len == 0 {
             return Ok(Mapping::empty());
         }
+        let file = Arc::new(file);
         let backing = match strategy {
             ReadStrategy::Mmap => {
                 // SAFETY: the map is read-only (PROT_READ, MAP_SHARED). Kafka log
@@ -66,7 +70,7 @@ impl Mapping {
                 // remaining hazard, a file truncated by another process while
                 // mapped, raises SIGBUS on access, which a reader of a live log
                 // dir accepts as documented in ARCHITECTURE.md.
-                let map = unsafe { memmap2::MmapOptions::new().map(&file) }
+                let map = unsafe { memmap2::MmapOptions::new().map(&*file) }
                     .map_err(|e| Error::io(path, e))?;
                 Backing::Mapped(map)
             }
@@ -77,6 +81,7 @@ impl Mapping {
         };
         Ok(Mapping {
             backing: Arc::new(backing),
+            file: Some(file),
         })
     }
 
@@ -84,6 +89,7 @@ impl Mapping {
     pub fn empty() -> Mapping {
         Mapping {
             backing: Arc::new(Backing::Empty),
+            file: None,
         }
     }
 
@@ -91,7 +97,13 @@ impl Mapping {
     pub fn from_vec(bytes: Vec<u8>) -> Mapping {
         Mapping {
             backing: Arc::new(Backing::Owned(bytes)),
+            file: None,
         }
+    }
+
+    /// The file the bytes came from, open read-only (for prefetching).
+    pub fn file(&self) -> Option<&Arc<File>> {
+        self.file.as_ref()
     }
 
     /// The bytes.
