@@ -57,6 +57,7 @@
 //! ```
 
 mod compression;
+mod consumer;
 mod error;
 pub mod index;
 mod log_dir;
@@ -70,6 +71,10 @@ mod verify;
 pub mod writer;
 
 pub use compression::{compress, Compression, Decompressor};
+pub use consumer::{
+    AutoOffsetReset, Consumer, ConsumerConfig, ConsumerRecord, ConsumerRecordIter, ConsumerRecords,
+    IsolationLevel,
+};
 pub use error::{Corruption, Error, Result};
 pub use log_dir::{
     classify, list_partitions, read_offset_checkpoint, LogPath, PartitionDir, TopicPartition,
@@ -83,8 +88,8 @@ pub use partition::{
 pub use prefetch::{IoMode, Prefetcher, DISABLE_IO_URING_ENV, IO_URING_READ_ENV};
 pub use record::{
     crc32_ieee, crc32c, write_varint, write_varlong, ControlRecordType, Header, HeaderIter,
-    Headers, Inflater, Record, RecordBatch, Records, TimestampType, DEFAULT_MAX_INFLATED_BYTES,
-    LOG_OVERHEAD, MAGIC_V0, MAGIC_V1, MAGIC_V2, RECORD_BATCH_OVERHEAD,
+    Headers, Inflater, Record, RecordBatch, Records, ResumePoint, TimestampType,
+    DEFAULT_MAX_INFLATED_BYTES, LOG_OVERHEAD, MAGIC_V0, MAGIC_V1, MAGIC_V2, RECORD_BATCH_OVERHEAD,
 };
 pub use segment::{
     base_offset_from_file_name, segment_file_name, Batches, FileBatch, Segment, SegmentEnd,

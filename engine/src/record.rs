@@ -582,7 +582,63 @@ impl<'a> RecordBatch<'a> {
     where
         'a: 's,
     {
-        let codec = self.compression();
+        let check_crcs = inflater.check_crcs;
+        if self.needs_inflation() {
+            let Inflater {
+                decompressor,
+                buffer,
+                max_inflated_bytes,
+                ..
+            } = inflater;
+            self.inflate_into(decompressor, buffer, *max_inflated_bytes)?;
+            self.records_with(buffer, check_crcs)
+        } else {
+            self.records_with(&[], check_crcs)
+        }
+    }
+
+    /// Whether [`records`](Self::records) must inflate this batch first
+    /// (compressed, and not an empty v2 batch).
+    pub fn needs_inflation(&self) -> bool {
+        self.compression() != Compression::None
+            && (self.magic != MAGIC_V2 || self.records_count().unwrap_or(0) > 0)
+    }
+
+    /// Inflates this batch's compressed records (v2) or inner message set
+    /// (legacy wrapper) into `out`, at most `max_inflated_bytes`. For a batch
+    /// that does not [need inflation](Self::needs_inflation), clears `out`.
+    pub fn inflate_into(
+        &self,
+        decompressor: &mut Decompressor,
+        out: &mut Vec<u8>,
+        max_inflated_bytes: usize,
+    ) -> Result<(), Corruption> {
+        if !self.needs_inflation() {
+            out.clear();
+            return Ok(());
+        }
+        decompressor.decompress(
+            self.compression(),
+            self.payload(),
+            out,
+            max_inflated_bytes,
+            self.magic == MAGIC_V0,
+        )
+    }
+
+    /// Iterates the records, taking a compressed batch's records from
+    /// `inflated`, what [`inflate_into`](Self::inflate_into) produced for this
+    /// batch (ignored for a batch that needs no inflation). `check_crcs`
+    /// checks the CRCs of a legacy wrapper's inner messages.
+    pub fn records_with<'s>(
+        &self,
+        inflated: &'s [u8],
+        check_crcs: bool,
+    ) -> Result<Records<'s>, Corruption>
+    where
+        'a: 's,
+    {
+        let compressed = self.needs_inflation();
         if self.magic == MAGIC_V2 {
             let count = self.records_count().unwrap_or(0);
             // As Java's DefaultRecordBatch.iterator(): an empty batch (kept by
@@ -590,16 +646,17 @@ impl<'a> RecordBatch<'a> {
             // its header (nothing, or an empty compressed stream).
             let area: &'s [u8] = if count == 0 {
                 &[]
-            } else if codec == Compression::None {
-                self.payload()
+            } else if compressed {
+                inflated
             } else {
-                inflater.inflate(codec, self.payload(), false)?
+                self.payload()
             };
             let timestamp_type = self.timestamp_type().unwrap_or(TimestampType::CreateTime);
             return Ok(Records {
                 inner: RecordsInner::V2(V2Records {
                     cursor: Cursor::new(area),
                     remaining: count as u32,
+                    consumed: 0,
                     batch: BatchContext {
                         base_offset: self.base_offset,
                         base_timestamp: self.base_timestamp().unwrap_or(-1),
@@ -615,19 +672,13 @@ impl<'a> RecordBatch<'a> {
             self.bytes.get(LOG_OVERHEAD..).unwrap_or_default(),
             self.magic,
         )?;
-        if codec == Compression::None {
+        if !compressed {
             let record = message.into_record(self.base_offset, None);
             return Ok(Records {
                 inner: RecordsInner::LegacySingle(Some(record)),
             });
         }
-        let check_crcs = inflater.check_crcs;
-        let inner = inflater.inflate(
-            codec,
-            message.value.unwrap_or_default(),
-            self.magic == MAGIC_V0,
-        )?;
-        LegacyInner::new(inner, self, &message, check_crcs).map(|inner| Records {
+        LegacyInner::new(inflated, self, &message, check_crcs).map(|inner| Records {
             inner: RecordsInner::LegacyInner(inner),
         })
     }
@@ -775,6 +826,7 @@ impl<'a> LegacyMessage<'a> {
 #[derive(Debug)]
 struct LegacyInner<'s> {
     cursor: Cursor<'s>,
+    consumed: u32,
     /// Added to each inner offset (v1: wrapper offset - last inner relative offset; v0: 0).
     offset_base: i64,
     wrapper_timestamp: Option<i64>,
@@ -810,6 +862,7 @@ impl<'s> LegacyInner<'s> {
         };
         Ok(LegacyInner {
             cursor: Cursor::new(inner),
+            consumed: 0,
             offset_base,
             wrapper_timestamp: message.timestamp,
             wrapper_timestamp_type: message.timestamp_type(),
@@ -823,6 +876,7 @@ impl<'s> LegacyInner<'s> {
         if self.failed || self.cursor.remaining() == 0 {
             return None;
         }
+        self.consumed += 1;
         let result = (|| {
             let start = self.cursor.position();
             let (offset, size) = next_inner_frame(&mut self.cursor)?;
@@ -1060,6 +1114,65 @@ enum RecordsInner<'s> {
     LegacyInner(LegacyInner<'s>),
 }
 
+/// Where an iteration over a batch's records stands, so a later iteration
+/// can continue there without decoding the records before it again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResumePoint {
+    /// Byte position of the next record in the records area.
+    position: usize,
+    /// Records already passed.
+    consumed: u32,
+}
+
+impl ResumePoint {
+    /// Records passed before this point.
+    pub fn consumed(&self) -> u32 {
+        self.consumed
+    }
+}
+
+impl<'s> Records<'s> {
+    /// Where this iteration stands.
+    pub fn resume_point(&self) -> ResumePoint {
+        match &self.inner {
+            RecordsInner::V2(v2) => ResumePoint {
+                position: v2.cursor.position(),
+                consumed: v2.consumed,
+            },
+            RecordsInner::LegacySingle(one) => ResumePoint {
+                position: 0,
+                consumed: u32::from(one.is_none()),
+            },
+            RecordsInner::LegacyInner(inner) => ResumePoint {
+                position: inner.cursor.position(),
+                consumed: inner.consumed,
+            },
+        }
+    }
+
+    /// Continues from `point`, taken by [`resume_point`](Self::resume_point)
+    /// on an iteration over the same batch and bytes.
+    pub fn resume(mut self, point: ResumePoint) -> Self {
+        match &mut self.inner {
+            RecordsInner::V2(v2) => {
+                v2.cursor.position = point.position;
+                v2.remaining = v2.remaining.saturating_sub(point.consumed);
+                v2.consumed = point.consumed;
+            }
+            RecordsInner::LegacySingle(one) => {
+                if point.consumed > 0 {
+                    *one = None;
+                }
+            }
+            RecordsInner::LegacyInner(inner) => {
+                inner.cursor.position = point.position;
+                inner.consumed = point.consumed;
+            }
+        }
+        self
+    }
+}
+
 impl<'s> Iterator for Records<'s> {
     type Item = Result<Record<'s>, Corruption>;
 
@@ -1077,6 +1190,7 @@ impl<'s> Iterator for Records<'s> {
 struct V2Records<'s> {
     cursor: Cursor<'s>,
     remaining: u32,
+    consumed: u32,
     batch: BatchContext,
     failed: bool,
 }
@@ -1111,6 +1225,7 @@ impl<'s> V2Records<'s> {
             return None;
         }
         self.remaining -= 1;
+        self.consumed += 1;
         match decode_v2_record(&mut self.cursor, &self.batch) {
             Ok(record) => Some(Ok(record)),
             Err(detail) => {
@@ -1215,22 +1330,6 @@ impl Inflater {
     /// The cap on one batch's inflated size.
     pub fn max_inflated_bytes(&self) -> usize {
         self.max_inflated_bytes
-    }
-
-    fn inflate(
-        &mut self,
-        codec: Compression,
-        input: &[u8],
-        legacy_lz4: bool,
-    ) -> Result<&[u8], Corruption> {
-        self.decompressor.decompress(
-            codec,
-            input,
-            &mut self.buffer,
-            self.max_inflated_bytes,
-            legacy_lz4,
-        )?;
-        Ok(&self.buffer)
     }
 }
 

@@ -1,0 +1,726 @@
+//! The fetcher: a thread that walks the assigned partitions ahead of the
+//! caller and pushes [`CompletedFetch`]es into a bounded single-producer
+//! single-consumer ring (`rtrb`).
+//!
+//! A completed fetch is a run of whole batches of one segment: the shared
+//! mapping, the batches' positions, their inflated buffers when compressed,
+//! and what to do with each batch (deliver, or skip as control / aborted).
+//! CRCs are verified and compressed batches inflated here, so on two cores
+//! that work overlaps with the caller's. Work ahead is bounded in bytes
+//! (`fetch_max_bytes`, soft as in KIP-74: a fetch whose first batch is larger
+//! still goes through) and in fetches (the ring's capacity).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle, Thread};
+use std::time::Duration;
+
+use crate::compression::Decompressor;
+use crate::error::{Error, Result};
+use crate::log_dir::PartitionDir;
+use crate::partition::{Partition, ReadOptions};
+use crate::prefetch::{IoMode, Prefetcher};
+use crate::record::{ControlRecordType, RecordBatch};
+use crate::segment::{Segment, SegmentEnd};
+
+use super::IsolationLevel;
+
+/// How long the fetcher sleeps when it has nothing to do and is following
+/// live logs (it is woken earlier by any command).
+const FOLLOW_RECHECK: Duration = Duration::from_millis(50);
+
+/// How far ahead of a partition's next fetch pages are prefetched.
+const PREFETCH_AHEAD: u64 = 8 << 20;
+
+/// One batch of a completed fetch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FetchBatch {
+    /// Byte position of the batch in the segment.
+    pub(crate) position: usize,
+    /// Size in bytes, log overhead included.
+    pub(crate) size: usize,
+    /// Index into [`CompletedFetch::inflated`] for a compressed batch.
+    pub(crate) inflated: Option<usize>,
+    /// Whether the batch's records go to the caller (false for control
+    /// batches and, under read_committed, aborted transactional batches).
+    pub(crate) deliver: bool,
+    /// Records at the start of the batch below the fetch offset (a seek into
+    /// the middle of a batch), never delivered.
+    pub(crate) skip: u32,
+    /// Records the batch holds (after `skip`) when delivered.
+    pub(crate) records: u32,
+    /// The offset after this batch.
+    pub(crate) next_offset: i64,
+}
+
+/// What ended a fetch besides running out of budget.
+#[derive(Debug)]
+pub(crate) enum FetchEnd {
+    /// More batches may follow in the next fetch.
+    More,
+    /// The partition is read to its end (or to its last stable offset).
+    EndOfLog,
+    /// The batch after the last one here is corrupt: raised when the caller's
+    /// position reaches it.
+    Error(Error),
+}
+
+/// A run of whole batches of one partition's segment, ready for `poll`.
+#[derive(Debug)]
+pub(crate) struct CompletedFetch {
+    /// Index of the partition in the consumer's assignment.
+    pub(crate) partition: usize,
+    /// The partition's position epoch this fetch was made for; a seek bumps
+    /// the epoch and stale fetches are dropped.
+    pub(crate) epoch: u64,
+    /// The segment the batches are in (a shared mapping).
+    pub(crate) segment: Segment,
+    pub(crate) batches: Vec<FetchBatch>,
+    pub(crate) inflated: Vec<Vec<u8>>,
+    /// Bytes this fetch holds against the `fetch_max_bytes` budget.
+    pub(crate) budget_bytes: u64,
+    pub(crate) end: FetchEnd,
+}
+
+impl CompletedFetch {
+    /// The bytes of batch `n`.
+    pub(crate) fn batch_bytes(&self, batch: &FetchBatch) -> &[u8] {
+        self.segment
+            .mapping()
+            .get(batch.position..batch.position + batch.size)
+            .unwrap_or_default()
+    }
+
+    /// The inflated buffer of a compressed batch (empty otherwise).
+    pub(crate) fn inflated_of(&self, batch: &FetchBatch) -> &[u8] {
+        batch
+            .inflated
+            .and_then(|i| self.inflated.get(i))
+            .map_or(&[][..], Vec::as_slice)
+    }
+}
+
+/// Commands from the consumer.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Replace the assignment: (dir, fetch offset, epoch) per partition index.
+    Assign(Vec<(PartitionDir, i64, u64)>),
+    /// Fetch partition `index` from `offset` on, for `epoch`.
+    Seek {
+        index: usize,
+        offset: i64,
+        epoch: u64,
+    },
+    /// Stop or restart fetching a partition.
+    Pause { index: usize, paused: bool },
+}
+
+/// State shared by the consumer and the fetcher thread.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// Bytes pushed and not yet released by the consumer.
+    pub(crate) outstanding: AtomicU64,
+    pub(crate) stop: AtomicBool,
+    /// The consumer thread, while it waits for a fetch.
+    pub(crate) waiter: Mutex<Option<Thread>>,
+}
+
+impl Shared {
+    fn wake_consumer(&self) {
+        if let Ok(waiter) = self.waiter.lock() {
+            if let Some(thread) = waiter.as_ref() {
+                thread.unpark();
+            }
+        }
+    }
+}
+
+/// Settings the fetcher works with.
+#[derive(Debug, Clone)]
+pub(crate) struct FetcherConfig {
+    pub(crate) read: ReadOptions,
+    pub(crate) fetch_max_bytes: u64,
+    pub(crate) max_partition_fetch_bytes: u64,
+    pub(crate) isolation_level: IsolationLevel,
+    pub(crate) follow: bool,
+    pub(crate) io_mode: IoMode,
+    pub(crate) ring_capacity: usize,
+}
+
+/// The consumer's handle on its fetcher thread: the ring's read end, the
+/// command channel, and the thread (joined on drop).
+#[derive(Debug)]
+pub(crate) struct FetcherHandle {
+    pub(crate) ring: rtrb::Consumer<CompletedFetch>,
+    commands: mpsc::Sender<Command>,
+    pub(crate) shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    /// The prefetch mode the fetcher settled on.
+    pub(crate) io_mode: IoMode,
+}
+
+impl FetcherHandle {
+    /// Starts the fetcher thread.
+    pub(crate) fn start(config: FetcherConfig) -> Result<FetcherHandle> {
+        let (producer, ring) = rtrb::RingBuffer::new(config.ring_capacity.max(1));
+        let (commands, receiver) = mpsc::channel();
+        let shared = Arc::new(Shared::default());
+        let (mode_tx, mode_rx) = mpsc::channel();
+        let thread_shared = Arc::clone(&shared);
+        let thread = thread::Builder::new()
+            .name("kreplay-fetcher".into())
+            .spawn(move || {
+                let prefetcher = Prefetcher::new(config.io_mode, PREFETCH_AHEAD);
+                let _ = mode_tx.send(prefetcher.mode());
+                Fetcher {
+                    config,
+                    ring: producer,
+                    commands: receiver,
+                    shared: thread_shared,
+                    partitions: Vec::new(),
+                    next: 0,
+                    decompressor: Decompressor::new(),
+                    prefetcher,
+                }
+                .run();
+            })
+            .map_err(|e| Error::Config(format!("cannot start the fetcher thread: {e}")))?;
+        let io_mode = mode_rx.recv().unwrap_or(IoMode::Off);
+        Ok(FetcherHandle {
+            ring,
+            commands,
+            shared,
+            thread: Some(thread),
+            io_mode,
+        })
+    }
+
+    /// Sends a command and wakes the fetcher.
+    pub(crate) fn send(&self, command: Command) {
+        let _ = self.commands.send(command);
+        self.wake_fetcher();
+    }
+
+    /// Gives `bytes` of budget back and wakes the fetcher.
+    pub(crate) fn release(&self, bytes: u64) {
+        self.shared.outstanding.fetch_sub(bytes, Ordering::AcqRel);
+        self.wake_fetcher();
+    }
+
+    pub(crate) fn wake_fetcher(&self) {
+        if let Some(thread) = &self.thread {
+            thread.thread().unpark();
+        }
+    }
+}
+
+impl Drop for FetcherHandle {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        self.wake_fetcher();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        // Fetches still in the ring are dropped with it: their mappings and
+        // buffers go too.
+    }
+}
+
+/// Where a partition's reader is.
+#[derive(Debug)]
+struct Reader {
+    dir: PartitionDir,
+    partition: Option<Partition>,
+    epoch: u64,
+    paused: bool,
+    /// The next offset to fetch.
+    fetch_offset: i64,
+    /// The open segment and the byte position of the next batch in it,
+    /// once the fetch offset has been located.
+    location: Option<(usize, Segment, u64)>,
+    /// Caught up with the log (or blocked at the last stable offset).
+    at_end: bool,
+    /// A corrupt batch was reported: nothing more until a seek.
+    failed: bool,
+    /// read_committed: producer id → (marker offset, aborted) of the
+    /// transaction the reader is inside.
+    txns: HashMap<i64, (i64, bool)>,
+}
+
+struct Fetcher {
+    config: FetcherConfig,
+    ring: rtrb::Producer<CompletedFetch>,
+    commands: mpsc::Receiver<Command>,
+    shared: Arc<Shared>,
+    partitions: Vec<Reader>,
+    /// Round-robin cursor over the partitions.
+    next: usize,
+    decompressor: Decompressor,
+    prefetcher: Prefetcher,
+}
+
+/// What to do with a batch under the isolation level.
+enum Fate {
+    Deliver,
+    Skip,
+    /// An open transaction: the last stable offset; stop before it.
+    Blocked,
+}
+
+impl Fetcher {
+    fn run(mut self) {
+        while !self.shared.stop.load(Ordering::Acquire) {
+            self.drain_commands();
+            self.prefetcher.reap();
+            let budget_left =
+                self.shared.outstanding.load(Ordering::Acquire) < self.config.fetch_max_bytes;
+            if !budget_left || self.ring.is_full() {
+                thread::park_timeout(FOLLOW_RECHECK);
+                continue;
+            }
+            match self.fetch_one() {
+                Some(fetch) => {
+                    self.shared
+                        .outstanding
+                        .fetch_add(fetch.budget_bytes, Ordering::AcqRel);
+                    if self.ring.push(fetch).is_err() {
+                        // Full despite the check: cannot happen with one producer.
+                        thread::park_timeout(FOLLOW_RECHECK);
+                    }
+                    self.shared.wake_consumer();
+                }
+                None => {
+                    // Nothing to fetch: every partition is paused, failed or
+                    // at its end. Following, look again after a while.
+                    self.shared.wake_consumer();
+                    thread::park_timeout(if self.config.follow {
+                        FOLLOW_RECHECK
+                    } else {
+                        Duration::from_secs(1)
+                    });
+                    if self.config.follow {
+                        for reader in &mut self.partitions {
+                            if reader.at_end && !reader.failed {
+                                reader.at_end = false;
+                                reader.partition = None; // relist segments
+                                reader.location = None;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn drain_commands(&mut self) {
+        while let Ok(command) = self.commands.try_recv() {
+            match command {
+                Command::Assign(list) => {
+                    self.partitions = list
+                        .into_iter()
+                        .map(|(dir, fetch_offset, epoch)| Reader {
+                            dir,
+                            partition: None,
+                            epoch,
+                            paused: false,
+                            fetch_offset,
+                            location: None,
+                            at_end: false,
+                            failed: false,
+                            txns: HashMap::new(),
+                        })
+                        .collect();
+                    self.next = 0;
+                }
+                Command::Seek {
+                    index,
+                    offset,
+                    epoch,
+                } => {
+                    if let Some(reader) = self.partitions.get_mut(index) {
+                        reader.fetch_offset = offset;
+                        reader.epoch = epoch;
+                        reader.location = None;
+                        reader.at_end = false;
+                        reader.failed = false;
+                        reader.txns.clear();
+                    }
+                }
+                Command::Pause { index, paused } => {
+                    if let Some(reader) = self.partitions.get_mut(index) {
+                        reader.paused = paused;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes one fetch from the next partition that has something to give.
+    fn fetch_one(&mut self) -> Option<CompletedFetch> {
+        let count = self.partitions.len();
+        for _ in 0..count {
+            let index = self.next % count;
+            self.next = self.next.wrapping_add(1);
+            let ready = self
+                .partitions
+                .get(index)
+                .is_some_and(|r| !r.paused && !r.at_end && !r.failed);
+            if !ready {
+                continue;
+            }
+            if let Some(fetch) = self.fetch_partition(index) {
+                return Some(fetch);
+            }
+        }
+        None
+    }
+
+    /// A fetch from partition `index`, or `None` when it has nothing now (it
+    /// is then marked at its end).
+    fn fetch_partition(&mut self, index: usize) -> Option<CompletedFetch> {
+        let config = self.config.clone();
+        let reader = self.partitions.get_mut(index)?;
+        let epoch = reader.epoch;
+        let fail = |reader: &mut Reader, segment: Segment, error: Error| {
+            reader.failed = true;
+            Some(empty_fetch(index, epoch, segment, FetchEnd::Error(error)))
+        };
+        if let Err(error) = locate(reader, &config.read) {
+            let segment =
+                Segment::from_mapping(reader.dir.path.clone(), 0, crate::mmap::Mapping::empty());
+            return fail(reader, segment, error);
+        }
+        let Some((segment_index, segment, position)) = reader.location.clone() else {
+            // Past the last record: tell the consumer once, with an empty fetch.
+            reader.at_end = true;
+            let segment =
+                Segment::from_mapping(reader.dir.path.clone(), 0, crate::mmap::Mapping::empty());
+            return Some(empty_fetch(index, epoch, segment, FetchEnd::EndOfLog));
+        };
+        let mut batches = Vec::new();
+        let mut inflated = Vec::new();
+        let mut bytes = 0u64;
+        let mut end = FetchEnd::More;
+        let mut iter = segment.batches_from(position, config.read.check_crcs);
+        let mut next_position = position;
+        loop {
+            if bytes >= config.max_partition_fetch_bytes && !batches.is_empty() {
+                break;
+            }
+            let Some(item) = iter.next() else {
+                break;
+            };
+            let batch = match item {
+                Ok(batch) => batch,
+                Err(error) => {
+                    end = FetchEnd::Error(error);
+                    reader.failed = true;
+                    break;
+                }
+            };
+            if batch.last_offset() < reader.fetch_offset {
+                // Entirely below the fetch offset (the seek's batch search
+                // lands on the batch holding it; this covers what precedes).
+                next_position = batch.position + batch.size_in_bytes() as u64;
+                continue;
+            }
+            let fate = match config.isolation_level {
+                IsolationLevel::ReadUncommitted if batch.is_control_batch() => Fate::Skip,
+                IsolationLevel::ReadUncommitted => Fate::Deliver,
+                IsolationLevel::ReadCommitted => {
+                    match txn_fate(
+                        reader,
+                        &segment,
+                        segment_index,
+                        &batch.batch,
+                        batch.position,
+                        &config.read,
+                    ) {
+                        Ok(fate) => fate,
+                        Err(error) => {
+                            end = FetchEnd::Error(error);
+                            reader.failed = true;
+                            break;
+                        }
+                    }
+                }
+            };
+            if matches!(fate, Fate::Blocked) {
+                end = FetchEnd::EndOfLog;
+                reader.at_end = true;
+                break;
+            }
+            let deliver = matches!(fate, Fate::Deliver);
+            let mut entry = FetchBatch {
+                position: batch.position as usize,
+                size: batch.size_in_bytes(),
+                inflated: None,
+                deliver,
+                skip: 0,
+                records: 0,
+                next_offset: batch.next_offset(),
+            };
+            if deliver {
+                if let Err(kind) = fill_counts(
+                    &mut entry,
+                    &batch.batch,
+                    reader.fetch_offset,
+                    &mut self.decompressor,
+                    &mut inflated,
+                    &config.read,
+                ) {
+                    end = FetchEnd::Error(segment.corrupt(
+                        batch.position,
+                        Some(batch.base_offset()),
+                        kind,
+                    ));
+                    reader.failed = true;
+                    break;
+                }
+            }
+            bytes += entry.size as u64
+                + entry
+                    .inflated
+                    .and_then(|i| inflated.get(i))
+                    .map_or(0, |b| b.len() as u64);
+            next_position = batch.position + entry.size as u64;
+            reader.fetch_offset = entry.next_offset;
+            batches.push(entry);
+        }
+        let segment_end = iter.end().cloned();
+        // Where the next fetch starts.
+        match (&end, segment_end) {
+            (FetchEnd::More, Some(SegmentEnd::Clean | SegmentEnd::TornTail(_))) => {
+                if let Some(SegmentEnd::TornTail(tail)) = segment_end_tail(&segment, next_position)
+                {
+                    let is_last = reader
+                        .partition
+                        .as_ref()
+                        .is_some_and(|p| segment_index + 1 >= p.segments().len());
+                    if !is_last {
+                        log::warn!(
+                            "{}: {tail}; continuing with the next segment",
+                            segment.path().display()
+                        );
+                    }
+                }
+                let has_next = reader
+                    .partition
+                    .as_ref()
+                    .is_some_and(|p| segment_index + 1 < p.segments().len());
+                if has_next {
+                    let next = segment_index + 1;
+                    match reader.partition.as_ref().map(|p| p.open_segment(next)) {
+                        Some(Ok(seg)) => reader.location = Some((next, seg, 0)),
+                        Some(Err(error)) => {
+                            end = FetchEnd::Error(error);
+                            reader.failed = true;
+                        }
+                        None => reader.location = None,
+                    }
+                } else {
+                    reader.at_end = true;
+                    reader.location = Some((segment_index, segment.clone(), next_position));
+                    end = FetchEnd::EndOfLog;
+                }
+            }
+            _ => {
+                reader.location = Some((segment_index, segment.clone(), next_position));
+            }
+        }
+        if let Some((_, next_segment, next_pos)) = &reader.location {
+            // Warm the pages the next fetches will read (the prefetcher
+            // requests only what it has not requested yet).
+            let len = (4 * config.max_partition_fetch_bytes).max(PREFETCH_AHEAD);
+            self.prefetcher
+                .prefetch(next_segment.mapping(), *next_pos, len);
+        }
+        if batches.is_empty() && matches!(end, FetchEnd::More) {
+            // Moved to the next segment without a batch: fetch again later.
+            return self.fetch_partition(index);
+        }
+        Some(CompletedFetch {
+            partition: index,
+            epoch,
+            segment,
+            batches,
+            inflated,
+            budget_bytes: bytes,
+            end,
+        })
+    }
+}
+
+fn empty_fetch(partition: usize, epoch: u64, segment: Segment, end: FetchEnd) -> CompletedFetch {
+    CompletedFetch {
+        partition,
+        epoch,
+        segment,
+        batches: Vec::new(),
+        inflated: Vec::new(),
+        budget_bytes: 0,
+        end,
+    }
+}
+
+/// The torn tail after `position`, if any (for the warning on a torn tail in
+/// a segment that is not the last).
+fn segment_end_tail(segment: &Segment, position: u64) -> Option<SegmentEnd> {
+    let mut iter = segment.batches_from(position, false);
+    while let Some(Ok(_)) = iter.next() {}
+    iter.end().cloned()
+}
+
+/// Opens the partition and finds the batch holding the fetch offset, if not
+/// done yet. Leaves `location` `None` when the offset is past the log's end.
+fn locate(reader: &mut Reader, read: &ReadOptions) -> Result<()> {
+    if reader.partition.is_none() {
+        reader.partition = Some(Partition::open(&reader.dir, *read)?);
+    }
+    if reader.location.is_some() {
+        return Ok(());
+    }
+    let Some(partition) = reader.partition.as_ref() else {
+        return Ok(());
+    };
+    if let Some(position) = partition.seek(reader.fetch_offset)? {
+        let segment = partition.open_segment(position.segment)?;
+        reader.location = Some((position.segment, segment, position.position));
+    }
+    Ok(())
+}
+
+/// Counts a delivered batch's records, inflating it when compressed, and the
+/// records below the fetch offset at its start.
+fn fill_counts(
+    entry: &mut FetchBatch,
+    batch: &RecordBatch<'_>,
+    fetch_offset: i64,
+    decompressor: &mut Decompressor,
+    inflated: &mut Vec<Vec<u8>>,
+    read: &ReadOptions,
+) -> std::result::Result<(), crate::error::Corruption> {
+    let mut buffer = Vec::new();
+    if batch.needs_inflation() {
+        batch.inflate_into(decompressor, &mut buffer, read.max_inflated_bytes)?;
+    }
+    let header_count = batch.records_count();
+    let needs_walk = batch.base_offset() < fetch_offset || header_count.is_none();
+    if needs_walk {
+        let mut skip = 0u32;
+        let mut total = 0u32;
+        for record in batch.records_with(&buffer, read.check_crcs)? {
+            let record = record?;
+            if record.offset() < fetch_offset {
+                skip += 1;
+            }
+            total += 1;
+        }
+        entry.skip = skip;
+        entry.records = total - skip;
+    } else {
+        entry.records = header_count.unwrap_or(0).max(0) as u32;
+    }
+    if batch.needs_inflation() {
+        entry.inflated = Some(inflated.len());
+        inflated.push(buffer);
+    }
+    Ok(())
+}
+
+/// read_committed: whether a batch is delivered, skipped (control, aborted)
+/// or blocks (an open transaction: the last stable offset).
+fn txn_fate(
+    reader: &mut Reader,
+    segment: &Segment,
+    segment_index: usize,
+    batch: &RecordBatch<'_>,
+    position: u64,
+    read: &ReadOptions,
+) -> Result<Fate> {
+    let Some(producer_id) = batch.producer_id() else {
+        return Ok(if batch.is_control_batch() {
+            Fate::Skip
+        } else {
+            Fate::Deliver
+        });
+    };
+    if batch.is_control_batch() {
+        reader.txns.remove(&producer_id);
+        return Ok(Fate::Skip);
+    }
+    if !batch.is_transactional() {
+        return Ok(Fate::Deliver);
+    }
+    let decision = match reader.txns.get(&producer_id) {
+        Some(&decision) => Some(decision),
+        None => {
+            let found = find_marker(reader, segment, segment_index, position, producer_id, read)?;
+            if let Some(decision) = found {
+                reader.txns.insert(producer_id, decision);
+            }
+            found
+        }
+    };
+    Ok(match decision {
+        Some((_, true)) => Fate::Skip,
+        Some((_, false)) => Fate::Deliver,
+        None => Fate::Blocked,
+    })
+}
+
+/// Looks ahead from `position` for the producer's next transaction marker:
+/// (its offset, whether it aborts). `None` when the log has none yet.
+fn find_marker(
+    reader: &Reader,
+    segment: &Segment,
+    segment_index: usize,
+    position: u64,
+    producer_id: i64,
+    read: &ReadOptions,
+) -> Result<Option<(i64, bool)>> {
+    let Some(partition) = reader.partition.as_ref() else {
+        return Ok(None);
+    };
+    let mut inflater = read.inflater();
+    let mut scan = |segment: &Segment, from: u64| -> Result<Option<(i64, bool)>> {
+        for batch in segment.batches_from(from, false) {
+            let Ok(batch) = batch else {
+                // Damage ahead: the reader reports it when it gets there.
+                return Ok(None);
+            };
+            if batch.is_control_batch() && batch.producer_id() == Some(producer_id) {
+                let records = batch.records(&mut inflater).map_err(|kind| {
+                    segment.corrupt(batch.position, Some(batch.base_offset()), kind)
+                })?;
+                for record in records {
+                    let record = record.map_err(|kind| {
+                        segment.corrupt(batch.position, Some(batch.base_offset()), kind)
+                    })?;
+                    match record.control_type() {
+                        Some(ControlRecordType::Abort) => {
+                            return Ok(Some((batch.base_offset(), true)))
+                        }
+                        Some(ControlRecordType::Commit) => {
+                            return Ok(Some((batch.base_offset(), false)))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(None)
+    };
+    if let Some(found) = scan(segment, position)? {
+        return Ok(Some(found));
+    }
+    for n in segment_index + 1..partition.segments().len() {
+        let next = partition.open_segment(n)?;
+        if let Some(found) = scan(&next, 0)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}

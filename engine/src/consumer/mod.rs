@@ -1,0 +1,999 @@
+//! Kafka's consumer model over partition logs on disk.
+//!
+//! A [`Consumer`] is built from log dirs and a [`ConsumerConfig`] (Kafka's
+//! config names where they exist). It is given partitions with
+//! [`Consumer::assign`] or topics with [`Consumer::subscribe`], then
+//! [`Consumer::poll`] returns [`ConsumerRecords`]: at most
+//! `max_poll_records` records, in offset order within each partition, as
+//! views that borrow the consumer until the next `poll`. A fetcher thread
+//! works ahead (see `fetcher`), so CRC checks and inflation overlap with the
+//! caller's processing. Positions advance past what `poll` returned;
+//! [`Consumer::commit_sync`] stores them for the group (at-least-once, as in
+//! Kafka).
+
+mod fetcher;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::log_dir::{list_partitions, PartitionDir, TopicPartition};
+use crate::mmap::ReadStrategy;
+use crate::offsets::{OffsetAndMetadata, OffsetStore};
+use crate::partition::{Partition, ReadOptions};
+use crate::prefetch::IoMode;
+use crate::record::{Record, RecordBatch, Records, ResumePoint, DEFAULT_MAX_INFLATED_BYTES};
+
+use fetcher::{Command, CompletedFetch, FetchEnd, FetcherConfig, FetcherHandle};
+
+/// Kafka's `isolation.level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IsolationLevel {
+    /// Every data record, aborted transactions included (Kafka's default).
+    #[default]
+    ReadUncommitted,
+    /// Records of aborted transactions hidden; reading stops at the first
+    /// open transaction (the last stable offset).
+    ReadCommitted,
+}
+
+impl FromStr for IsolationLevel {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "read_uncommitted" => Ok(IsolationLevel::ReadUncommitted),
+            "read_committed" => Ok(IsolationLevel::ReadCommitted),
+            other => Err(format!(
+                "unknown isolation level '{other}' (expected read_uncommitted or read_committed)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for IsolationLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IsolationLevel::ReadUncommitted => "read_uncommitted",
+            IsolationLevel::ReadCommitted => "read_committed",
+        })
+    }
+}
+
+/// Kafka's `auto.offset.reset`: where to start when there is no committed
+/// offset, or the committed one is no longer in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AutoOffsetReset {
+    /// The log start offset.
+    Earliest,
+    /// The log end offset (Kafka's default).
+    #[default]
+    Latest,
+    /// No reset: an error.
+    None,
+}
+
+impl FromStr for AutoOffsetReset {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "earliest" => Ok(AutoOffsetReset::Earliest),
+            "latest" => Ok(AutoOffsetReset::Latest),
+            "none" => Ok(AutoOffsetReset::None),
+            other => Err(format!(
+                "unknown auto offset reset '{other}' (expected earliest, latest or none)"
+            )),
+        }
+    }
+}
+
+/// How a consumer reads, with Kafka's consumer config names.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// The log dirs holding the partitions.
+    pub log_dirs: Vec<PathBuf>,
+    /// `group.id`: commits need one.
+    pub group_id: Option<String>,
+    /// Where committed offsets live (never inside a log dir). Required with a group.
+    pub state_dir: Option<PathBuf>,
+    /// `max.poll.records` (500).
+    pub max_poll_records: usize,
+    /// `fetch.max.bytes` (50 MiB): bytes the fetcher may hold ahead of the caller.
+    pub fetch_max_bytes: u64,
+    /// `max.partition.fetch.bytes` (1 MiB): bytes per fetch of one partition.
+    pub max_partition_fetch_bytes: u64,
+    /// `check.crcs` (true).
+    pub check_crcs: bool,
+    /// `isolation.level` (read_uncommitted).
+    pub isolation_level: IsolationLevel,
+    /// `auto.offset.reset` (latest).
+    pub auto_offset_reset: AutoOffsetReset,
+    /// How the fetcher prefetches pages.
+    pub io_mode: IoMode,
+    /// Map segments or read them.
+    pub read_strategy: ReadStrategy,
+    /// Keep polling a live log for appended data instead of ending at its end.
+    pub follow: bool,
+    /// Cap on one compressed batch's inflated size.
+    pub max_inflated_bytes: usize,
+    /// Completed fetches the ring holds.
+    pub fetch_queue: usize,
+}
+
+impl ConsumerConfig {
+    /// Kafka's defaults over these log dirs.
+    pub fn new(log_dirs: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+        ConsumerConfig {
+            log_dirs: log_dirs.into_iter().map(Into::into).collect(),
+            group_id: None,
+            state_dir: None,
+            max_poll_records: 500,
+            fetch_max_bytes: 50 << 20,
+            max_partition_fetch_bytes: 1 << 20,
+            check_crcs: true,
+            isolation_level: IsolationLevel::ReadUncommitted,
+            auto_offset_reset: AutoOffsetReset::Latest,
+            io_mode: IoMode::Auto,
+            read_strategy: ReadStrategy::Mmap,
+            follow: false,
+            max_inflated_bytes: DEFAULT_MAX_INFLATED_BYTES,
+            fetch_queue: 64,
+        }
+    }
+
+    fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            strategy: self.read_strategy,
+            check_crcs: self.check_crcs,
+            max_inflated_bytes: self.max_inflated_bytes,
+            use_indexes: true,
+        }
+    }
+}
+
+/// One assigned partition, as the consumer sees it.
+#[derive(Debug)]
+struct Assigned {
+    topic_partition: TopicPartition,
+    dir: PartitionDir,
+    /// The next offset `poll` returns.
+    position: i64,
+    /// Bumped by every seek: fetches made for an older epoch are dropped.
+    epoch: u64,
+    paused: bool,
+    /// The partition was read to its end (or last stable offset) at the
+    /// current position.
+    at_end: bool,
+    /// A corrupt batch waits at the position: raised by the next poll.
+    error: Option<Error>,
+}
+
+/// A fetch being consumed: the next batch, and where in it the next record is.
+#[derive(Debug)]
+struct Buffered {
+    fetch: CompletedFetch,
+    batch: usize,
+    /// Records of the batch already returned.
+    record: u32,
+    /// Where the next record of a partly returned batch starts.
+    resume: ResumePoint,
+    /// Every batch was returned and how the fetch ended was noted: it can
+    /// be released at the next poll.
+    done: bool,
+}
+
+/// A run of records of one batch handed out by a poll.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    fetch: usize,
+    batch: usize,
+    /// Where in the batch the first returned record starts.
+    resume: ResumePoint,
+    count: u32,
+}
+
+/// Replays partitions with Kafka's consumer semantics.
+pub struct Consumer {
+    config: ConsumerConfig,
+    /// Every partition found in the log dirs.
+    catalog: BTreeMap<TopicPartition, PartitionDir>,
+    assigned: Vec<Assigned>,
+    fetcher: FetcherHandle,
+    buffered: VecDeque<Buffered>,
+    spans: Vec<Span>,
+    offsets: Option<OffsetStore>,
+}
+
+impl fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Consumer")
+            .field("group_id", &self.config.group_id)
+            .field("assigned", &self.assigned.len())
+            .field("io_mode", &self.fetcher.io_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Consumer {
+    /// A consumer over the partitions of `config.log_dirs`, assigned nothing yet.
+    pub fn new(config: ConsumerConfig) -> Result<Consumer> {
+        if config.max_poll_records == 0 {
+            return Err(Error::Config("max_poll_records must be at least 1".into()));
+        }
+        let mut catalog = BTreeMap::new();
+        for log_dir in &config.log_dirs {
+            for dir in discover(log_dir)? {
+                if let Some(previous) = catalog.get(&dir.topic_partition) {
+                    let previous: &PartitionDir = previous;
+                    log::warn!(
+                        "{} appears in {} and {}; using the first",
+                        dir.topic_partition,
+                        previous.path.display(),
+                        dir.path.display()
+                    );
+                    continue;
+                }
+                catalog.insert(dir.topic_partition.clone(), dir);
+            }
+        }
+        let offsets = match (&config.group_id, &config.state_dir) {
+            (Some(_), Some(state_dir)) => Some(OffsetStore::open(state_dir, &config.log_dirs)?),
+            (Some(group), None) => {
+                return Err(Error::Config(format!(
+                    "group '{group}' needs a state dir for its committed offsets"
+                )))
+            }
+            _ => None,
+        };
+        let fetcher = FetcherHandle::start(FetcherConfig {
+            read: config.read_options(),
+            fetch_max_bytes: config.fetch_max_bytes,
+            max_partition_fetch_bytes: config.max_partition_fetch_bytes,
+            isolation_level: config.isolation_level,
+            follow: config.follow,
+            io_mode: config.io_mode,
+            ring_capacity: config.fetch_queue,
+        })?;
+        Ok(Consumer {
+            config,
+            catalog,
+            assigned: Vec::new(),
+            fetcher,
+            buffered: VecDeque::new(),
+            spans: Vec::new(),
+            offsets,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ConsumerConfig {
+        &self.config
+    }
+
+    /// The prefetch mode the fetcher uses (after probing).
+    pub fn io_mode(&self) -> IoMode {
+        self.fetcher.io_mode
+    }
+
+    /// Every partition of the log dirs.
+    pub fn partitions(&self) -> impl Iterator<Item = &TopicPartition> {
+        self.catalog.keys()
+    }
+
+    /// The partitions of `topic`.
+    pub fn partitions_for(&self, topic: &str) -> Vec<TopicPartition> {
+        self.catalog
+            .keys()
+            .filter(|tp| tp.topic == topic)
+            .cloned()
+            .collect()
+    }
+
+    /// Subscribes to whole topics: every partition of each is assigned
+    /// (consumer groups with several members come with the group module).
+    pub fn subscribe<S: AsRef<str>>(&mut self, topics: &[S]) -> Result<()> {
+        let mut partitions = Vec::new();
+        let topics: std::collections::BTreeSet<&str> = topics.iter().map(AsRef::as_ref).collect();
+        for topic in topics {
+            let found = self.partitions_for(topic);
+            if found.is_empty() {
+                return Err(Error::Config(format!(
+                    "topic '{topic}' has no partitions in the log dirs"
+                )));
+            }
+            partitions.extend(found);
+        }
+        self.assign(&partitions)
+    }
+
+    /// Assigns exactly these partitions. Each starts at the group's committed
+    /// offset, else where `auto_offset_reset` says.
+    pub fn assign(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        let committed = match (&self.offsets, &self.config.group_id) {
+            (Some(store), Some(group)) => store.committed(group, partitions)?,
+            _ => BTreeMap::new(),
+        };
+        let mut assigned = Vec::with_capacity(partitions.len());
+        let partitions: std::collections::BTreeSet<&TopicPartition> = partitions.iter().collect();
+        for tp in partitions {
+            let dir =
+                self.catalog.get(tp).cloned().ok_or_else(|| {
+                    Error::Config(format!("partition {tp} is not in the log dirs"))
+                })?;
+            let partition = Partition::open(&dir, self.config.read_options())?;
+            let position = match committed.get(tp) {
+                Some(c) => self.valid_or_reset(&partition, c.offset)?,
+                None => self.reset_position(&partition)?,
+            };
+            assigned.push(Assigned {
+                topic_partition: tp.clone(),
+                dir,
+                position,
+                epoch: 0,
+                paused: false,
+                at_end: false,
+                error: None,
+            });
+        }
+        self.assigned = assigned;
+        self.drop_buffered();
+        self.fetcher.send(Command::Assign(
+            self.assigned
+                .iter()
+                .map(|a| (a.dir.clone(), a.position, a.epoch))
+                .collect(),
+        ));
+        Ok(())
+    }
+
+    /// The assigned partitions.
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.assigned
+            .iter()
+            .map(|a| a.topic_partition.clone())
+            .collect()
+    }
+
+    fn reset_position(&self, partition: &Partition) -> Result<i64> {
+        match self.config.auto_offset_reset {
+            AutoOffsetReset::Earliest => partition.log_start_offset(),
+            AutoOffsetReset::Latest => partition.log_end_offset(),
+            AutoOffsetReset::None => Err(Error::Config(format!(
+                "no committed offset for {} and auto_offset_reset is none",
+                partition.topic_partition()
+            ))),
+        }
+    }
+
+    /// `offset` when it is within [log start, log end], else the reset
+    /// position (Kafka's out-of-range handling).
+    fn valid_or_reset(&self, partition: &Partition, offset: i64) -> Result<i64> {
+        let start = partition.log_start_offset()?;
+        let end = partition.log_end_offset()?;
+        if (start..=end).contains(&offset) {
+            Ok(offset)
+        } else {
+            log::info!(
+                "{}: offset {offset} is out of range [{start}, {end}]; resetting ({:?})",
+                partition.topic_partition(),
+                self.config.auto_offset_reset
+            );
+            self.reset_position(partition).map_err(|_| {
+                Error::Config(format!(
+                    "offset {offset} of {} is out of range [{start}, {end}] and auto_offset_reset is none",
+                    partition.topic_partition()
+                ))
+            })
+        }
+    }
+
+    fn index_of(&self, tp: &TopicPartition) -> Result<usize> {
+        self.assigned
+            .iter()
+            .position(|a| &a.topic_partition == tp)
+            .ok_or_else(|| Error::Config(format!("partition {tp} is not assigned")))
+    }
+
+    /// The next offset `poll` returns for `tp`.
+    pub fn position(&self, tp: &TopicPartition) -> Result<i64> {
+        Ok(self.assigned[self.index_of(tp)?].position)
+    }
+
+    /// Moves `tp`'s position: the next poll returns records from `offset`
+    /// (the next existing record at or after it). An offset outside the log
+    /// follows `auto_offset_reset`, as a fetch out of range does in Kafka.
+    pub fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<()> {
+        let index = self.index_of(tp)?;
+        let partition = Partition::open(&self.assigned[index].dir, self.config.read_options())?;
+        let offset = self.valid_or_reset(&partition, offset)?;
+        self.set_position(index, offset);
+        Ok(())
+    }
+
+    fn set_position(&mut self, index: usize, offset: i64) {
+        let assigned = &mut self.assigned[index];
+        assigned.position = offset;
+        assigned.epoch += 1;
+        assigned.at_end = false;
+        assigned.error = None;
+        let epoch = assigned.epoch;
+        self.drop_buffered_of(index);
+        self.fetcher.send(Command::Seek {
+            index,
+            offset,
+            epoch,
+        });
+    }
+
+    /// Seeks to the log start offsets.
+    pub fn seek_to_beginning(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        for (tp, offset) in self.beginning_offsets(partitions)? {
+            self.seek(&tp, offset)?;
+        }
+        Ok(())
+    }
+
+    /// Seeks to the log end offsets.
+    pub fn seek_to_end(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        for (tp, offset) in self.end_offsets(partitions)? {
+            self.seek(&tp, offset)?;
+        }
+        Ok(())
+    }
+
+    fn open_partition(&self, tp: &TopicPartition) -> Result<Partition> {
+        let dir = self
+            .catalog
+            .get(tp)
+            .ok_or_else(|| Error::Config(format!("partition {tp} is not in the log dirs")))?;
+        Partition::open(dir, self.config.read_options())
+    }
+
+    /// Log start offsets (Kafka's `beginningOffsets`).
+    pub fn beginning_offsets(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        partitions
+            .iter()
+            .map(|tp| Ok((tp.clone(), self.open_partition(tp)?.log_start_offset()?)))
+            .collect()
+    }
+
+    /// Log end offsets (Kafka's `endOffsets`).
+    pub fn end_offsets(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        partitions
+            .iter()
+            .map(|tp| Ok((tp.clone(), self.open_partition(tp)?.log_end_offset()?)))
+            .collect()
+    }
+
+    /// Kafka's `offsetsForTimes`: per partition, the first record with a
+    /// timestamp >= the given one (`None` when there is none).
+    pub fn offsets_for_times(
+        &self,
+        timestamps: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<BTreeMap<TopicPartition, Option<crate::partition::TimestampAndOffset>>> {
+        timestamps
+            .iter()
+            .map(|(tp, &ts)| {
+                Ok((
+                    tp.clone(),
+                    self.open_partition(tp)?.offset_for_timestamp(ts)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Stops returning records of these partitions until resumed.
+    pub fn pause(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        self.set_paused(partitions, true)
+    }
+
+    /// Resumes paused partitions.
+    pub fn resume(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        self.set_paused(partitions, false)
+    }
+
+    /// The paused partitions.
+    pub fn paused(&self) -> Vec<TopicPartition> {
+        self.assigned
+            .iter()
+            .filter(|a| a.paused)
+            .map(|a| a.topic_partition.clone())
+            .collect()
+    }
+
+    fn set_paused(&mut self, partitions: &[TopicPartition], paused: bool) -> Result<()> {
+        for tp in partitions {
+            let index = self.index_of(tp)?;
+            self.assigned[index].paused = paused;
+            self.fetcher.send(Command::Pause { index, paused });
+        }
+        Ok(())
+    }
+
+    /// Whether every assigned, unpaused partition was read to its end (or
+    /// last stable offset) at its position: kcat's `-e`.
+    pub fn at_end(&self) -> bool {
+        self.assigned.iter().all(|a| a.paused || a.at_end)
+    }
+
+    /// Records from the assigned partitions: at most `max_poll_records`, in
+    /// offset order within each partition. Waits up to `timeout` when none
+    /// are ready. The records borrow the consumer until the next call.
+    pub fn poll(&mut self, timeout: Duration) -> Result<ConsumerRecords<'_>> {
+        self.release_consumed();
+        if let Some(error) = self.take_error() {
+            return Err(error);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.receive();
+            self.gather();
+            if !self.spans.is_empty() || (self.at_end() && !self.config.follow) {
+                break;
+            }
+            if let Some(error) = self.take_error() {
+                return Err(error);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            self.wait(deadline - now);
+        }
+        Ok(ConsumerRecords {
+            spans: &self.spans,
+            buffered: &self.buffered,
+            assigned: &self.assigned,
+            check_crcs: self.config.check_crcs,
+        })
+    }
+
+    /// A corrupt batch at a partition's position, raised once.
+    fn take_error(&mut self) -> Option<Error> {
+        self.assigned.iter_mut().find_map(|a| a.error.take())
+    }
+
+    /// Moves completed fetches from the ring into the buffer, dropping stale
+    /// ones (made before a seek) and noting the ends they report.
+    fn receive(&mut self) {
+        while let Ok(fetch) = self.fetcher.ring.pop() {
+            let Some(assigned) = self.assigned.get_mut(fetch.partition) else {
+                self.fetcher.release(fetch.budget_bytes);
+                continue;
+            };
+            if fetch.epoch != assigned.epoch {
+                self.fetcher.release(fetch.budget_bytes);
+                continue;
+            }
+            if !fetch.batches.is_empty() {
+                // New data (following a live log): no longer at the end.
+                assigned.at_end = false;
+            }
+            self.buffered.push_back(Buffered {
+                fetch,
+                batch: 0,
+                record: 0,
+                resume: ResumePoint::default(),
+                done: false,
+            });
+        }
+    }
+
+    /// Waits for the fetcher to push something.
+    fn wait(&mut self, timeout: Duration) {
+        let shared = &self.fetcher.shared;
+        if let Ok(mut waiter) = shared.waiter.lock() {
+            *waiter = Some(std::thread::current());
+        }
+        if self.fetcher.ring.is_empty() {
+            std::thread::park_timeout(timeout.min(Duration::from_millis(100)));
+        }
+        if let Ok(mut waiter) = shared.waiter.lock() {
+            *waiter = None;
+        }
+    }
+
+    /// Picks the records of this poll from the buffered fetches and advances
+    /// the positions past them.
+    fn gather(&mut self) {
+        self.spans.clear();
+        let check_crcs = self.config.check_crcs;
+        let mut budget = self.config.max_poll_records as u32;
+        for (fetch_index, buffered) in self.buffered.iter_mut().enumerate() {
+            if budget == 0 && buffered.batch < buffered.fetch.batches.len() {
+                break;
+            }
+            let Some(assigned) = self.assigned.get_mut(buffered.fetch.partition) else {
+                continue;
+            };
+            if assigned.paused || assigned.error.is_some() {
+                continue;
+            }
+            while budget > 0 {
+                let Some(batch) = buffered.fetch.batches.get(buffered.batch).copied() else {
+                    break;
+                };
+                let left = if batch.deliver {
+                    batch.records.saturating_sub(buffered.record)
+                } else {
+                    0
+                };
+                if left == 0 {
+                    assigned.position = assigned.position.max(batch.next_offset);
+                    buffered.batch += 1;
+                    buffered.record = 0;
+                    buffered.resume = ResumePoint::default();
+                    continue;
+                }
+                if buffered.record == 0 && batch.skip > 0 && buffered.resume.consumed() == 0 {
+                    // The first records of the batch are below the fetch offset.
+                    let (after_skip, _) = advance(
+                        &buffered.fetch,
+                        &batch,
+                        ResumePoint::default(),
+                        batch.skip,
+                        check_crcs,
+                    );
+                    buffered.resume = after_skip;
+                }
+                let take = left.min(budget);
+                self.spans.push(Span {
+                    fetch: fetch_index,
+                    batch: buffered.batch,
+                    resume: buffered.resume,
+                    count: take,
+                });
+                budget -= take;
+                if take == left {
+                    assigned.position = assigned.position.max(batch.next_offset);
+                    buffered.batch += 1;
+                    buffered.record = 0;
+                    buffered.resume = ResumePoint::default();
+                } else {
+                    // Partly returned: the position is the next record's
+                    // offset, and the next poll resumes there.
+                    let (resume, next) =
+                        advance(&buffered.fetch, &batch, buffered.resume, take, check_crcs);
+                    buffered.record += take;
+                    buffered.resume = resume;
+                    if let Some(next) = next {
+                        assigned.position = next;
+                    }
+                }
+            }
+            if buffered.batch >= buffered.fetch.batches.len() && !buffered.done {
+                buffered.done = true;
+                // Consumed: note how the fetch ended.
+                match &mut buffered.fetch.end {
+                    FetchEnd::EndOfLog => assigned.at_end = true,
+                    FetchEnd::Error(_) => {
+                        if let FetchEnd::Error(e) =
+                            std::mem::replace(&mut buffered.fetch.end, FetchEnd::More)
+                        {
+                            assigned.error = Some(e);
+                        }
+                    }
+                    FetchEnd::More => {}
+                }
+            }
+        }
+    }
+
+    /// Drops fetches the previous poll consumed entirely.
+    fn release_consumed(&mut self) {
+        while let Some(front) = self.buffered.front() {
+            if !front.done {
+                break;
+            }
+            if let Some(done) = self.buffered.pop_front() {
+                self.fetcher.release(done.fetch.budget_bytes);
+            }
+        }
+        // A consumed fetch behind an unconsumed one (another partition) is
+        // released too.
+        let mut i = 0;
+        while i < self.buffered.len() {
+            if self.buffered[i].done {
+                if let Some(done) = self.buffered.remove(i) {
+                    self.fetcher.release(done.fetch.budget_bytes);
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn drop_buffered(&mut self) {
+        while let Some(done) = self.buffered.pop_front() {
+            self.fetcher.release(done.fetch.budget_bytes);
+        }
+        // Fetches still in the ring carry old epochs and are dropped on receipt.
+    }
+
+    fn drop_buffered_of(&mut self, index: usize) {
+        let mut i = 0;
+        while i < self.buffered.len() {
+            if self.buffered[i].fetch.partition == index {
+                if let Some(done) = self.buffered.remove(i) {
+                    self.fetcher.release(done.fetch.budget_bytes);
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Commits the current positions of every assigned partition for the
+    /// group ("next offset to read", as Kafka).
+    pub fn commit_sync(&mut self) -> Result<()> {
+        let offsets: BTreeMap<TopicPartition, OffsetAndMetadata> = self
+            .assigned
+            .iter()
+            .map(|a| {
+                (
+                    a.topic_partition.clone(),
+                    OffsetAndMetadata::new(a.position),
+                )
+            })
+            .collect();
+        self.commit_offsets(&offsets)
+    }
+
+    /// Commits the given offsets for the group.
+    pub fn commit_offsets(
+        &mut self,
+        offsets: &BTreeMap<TopicPartition, OffsetAndMetadata>,
+    ) -> Result<()> {
+        let (Some(store), Some(group)) = (&self.offsets, &self.config.group_id) else {
+            return Err(Error::Config(
+                "commit needs a group id and a state dir".into(),
+            ));
+        };
+        store.commit(group, offsets)
+    }
+
+    /// The group's committed offsets for these partitions.
+    pub fn committed(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<BTreeMap<TopicPartition, OffsetAndMetadata>> {
+        let (Some(store), Some(group)) = (&self.offsets, &self.config.group_id) else {
+            return Err(Error::Config(
+                "committed offsets need a group id and a state dir".into(),
+            ));
+        };
+        store.committed(group, partitions)
+    }
+
+    /// Bytes the fetcher holds ahead of the caller.
+    pub fn buffered_bytes(&self) -> u64 {
+        self.fetcher.shared.outstanding.load(Ordering::Acquire)
+    }
+}
+
+/// The partition dirs of a path that is a log dir or one partition dir.
+fn discover(path: &std::path::Path) -> Result<Vec<PartitionDir>> {
+    match crate::log_dir::classify(path)? {
+        crate::log_dir::LogPath::LogDir(dir) => list_partitions(&dir),
+        crate::log_dir::LogPath::PartitionDir(dir) => Ok(vec![dir]),
+        crate::log_dir::LogPath::Segment(file) => Err(Error::InvalidPath {
+            path: file,
+            reason: "a consumer reads log dirs or partition dirs, not a single segment".into(),
+        }),
+    }
+}
+
+/// Opens a batch's records at `from`.
+fn open_records<'f>(
+    fetch: &'f CompletedFetch,
+    batch: &fetcher::FetchBatch,
+    from: ResumePoint,
+    check_crcs: bool,
+) -> std::result::Result<Records<'f>, crate::error::Corruption> {
+    let parsed = RecordBatch::parse(fetch.batch_bytes(batch))?;
+    Ok(parsed
+        .records_with(fetch.inflated_of(batch), check_crcs)?
+        .resume(from))
+}
+
+/// Passes `n` records from `from`: where the iteration then stands, and the
+/// offset of the record there (if any and decodable). A record that does
+/// not decode is left for the caller's iteration to report.
+fn advance(
+    fetch: &CompletedFetch,
+    batch: &fetcher::FetchBatch,
+    from: ResumePoint,
+    n: u32,
+    check_crcs: bool,
+) -> (ResumePoint, Option<i64>) {
+    let Ok(mut records) = open_records(fetch, batch, from, check_crcs) else {
+        return (from, None);
+    };
+    for _ in 0..n {
+        if !matches!(records.next(), Some(Ok(_))) {
+            return (records.resume_point(), None);
+        }
+    }
+    let point = records.resume_point();
+    let next = records.next().and_then(|r| r.ok()).map(|r| r.offset());
+    (point, next)
+}
+
+/// The records of one poll: views into the consumer's fetches, valid until
+/// the next poll.
+#[derive(Debug)]
+pub struct ConsumerRecords<'a> {
+    spans: &'a [Span],
+    buffered: &'a VecDeque<Buffered>,
+    assigned: &'a [Assigned],
+    check_crcs: bool,
+}
+
+impl<'a> ConsumerRecords<'a> {
+    /// The number of records.
+    pub fn count(&self) -> usize {
+        self.spans.iter().map(|s| s.count as usize).sum()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The partitions that have records in this poll.
+    pub fn partitions(&self) -> Vec<&'a TopicPartition> {
+        let mut out: Vec<&TopicPartition> = Vec::new();
+        for span in self.spans {
+            if let Some(tp) = self.topic_partition_of(span) {
+                if !out.contains(&tp) {
+                    out.push(tp);
+                }
+            }
+        }
+        out
+    }
+
+    fn topic_partition_of(&self, span: &Span) -> Option<&'a TopicPartition> {
+        let fetch = &self.buffered.get(span.fetch)?.fetch;
+        self.assigned
+            .get(fetch.partition)
+            .map(|a| &a.topic_partition)
+    }
+
+    /// Iterates the records in order. A record that cannot be decoded (a
+    /// batch whose CRC matched but whose records are malformed) is an error
+    /// item, after which the iteration ends.
+    pub fn iter(&self) -> ConsumerRecordIter<'a> {
+        ConsumerRecordIter {
+            spans: self.spans,
+            buffered: self.buffered,
+            assigned: self.assigned,
+            check_crcs: self.check_crcs,
+            current: None,
+            failed: false,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &ConsumerRecords<'a> {
+    type Item = Result<ConsumerRecord<'a>>;
+    type IntoIter = ConsumerRecordIter<'a>;
+
+    fn into_iter(self) -> ConsumerRecordIter<'a> {
+        self.iter()
+    }
+}
+
+/// One record of a poll, with its topic and partition.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsumerRecord<'a> {
+    /// The record's topic and partition.
+    pub topic_partition: &'a TopicPartition,
+    /// The record.
+    pub record: Record<'a>,
+}
+
+impl<'a> std::ops::Deref for ConsumerRecord<'a> {
+    type Target = Record<'a>;
+
+    fn deref(&self) -> &Record<'a> {
+        &self.record
+    }
+}
+
+/// Iterator over [`ConsumerRecords`].
+pub struct ConsumerRecordIter<'a> {
+    spans: &'a [Span],
+    buffered: &'a VecDeque<Buffered>,
+    assigned: &'a [Assigned],
+    check_crcs: bool,
+    current: Option<(
+        &'a TopicPartition,
+        crate::record::Records<'a>,
+        u32,
+        &'a CompletedFetch,
+        usize,
+    )>,
+    failed: bool,
+}
+
+impl fmt::Debug for ConsumerRecordIter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsumerRecordIter")
+            .field("spans_left", &self.spans.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Iterator for ConsumerRecordIter<'a> {
+    type Item = Result<ConsumerRecord<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            if let Some((tp, records, left, fetch, batch_index)) = &mut self.current {
+                if *left > 0 {
+                    *left -= 1;
+                    match records.next() {
+                        Some(Ok(record)) => {
+                            return Some(Ok(ConsumerRecord {
+                                topic_partition: tp,
+                                record,
+                            }))
+                        }
+                        other => {
+                            self.failed = true;
+                            let batch = fetch.batches.get(*batch_index)?;
+                            let kind = match other {
+                                Some(Err(kind)) => kind,
+                                _ => crate::error::Corruption::malformed(
+                                    "batch",
+                                    "fewer records than its header declares",
+                                ),
+                            };
+                            let offset = RecordBatch::parse(fetch.batch_bytes(batch))
+                                .ok()
+                                .map(|b| b.base_offset());
+                            return Some(Err(fetch.segment.corrupt(
+                                batch.position as u64,
+                                offset,
+                                kind,
+                            )));
+                        }
+                    }
+                }
+                self.current = None;
+            }
+            let (span, rest) = self.spans.split_first()?;
+            self.spans = rest;
+            let fetch = &self.buffered.get(span.fetch)?.fetch;
+            let tp = &self.assigned.get(fetch.partition)?.topic_partition;
+            let batch = fetch.batches.get(span.batch)?;
+            let records = match open_records(fetch, batch, span.resume, self.check_crcs) {
+                Ok(records) => records,
+                Err(kind) => {
+                    self.failed = true;
+                    return Some(Err(fetch.segment.corrupt(
+                        batch.position as u64,
+                        None,
+                        kind,
+                    )));
+                }
+            };
+            self.current = Some((tp, records, span.count, fetch, span.batch));
+        }
+    }
+}
