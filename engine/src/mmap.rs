@@ -106,6 +106,11 @@ impl Mapping {
         self.file.as_ref()
     }
 
+    /// Whether the bytes are a memory map of the file (not read or empty).
+    pub fn is_mapped(&self) -> bool {
+        matches!(*self.backing, Backing::Mapped(_))
+    }
+
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
         match &*self.backing {

@@ -235,6 +235,9 @@ pub struct Prefetcher {
     fallback_reason: Option<String>,
     /// How far the last file asked about is already prefetched.
     ahead: Option<Ahead>,
+    /// `Auto`: leave ranges whose pages are all in memory alone (prefetching
+    /// resident pages only burns CPU; measured in the consumer replay).
+    skip_resident: bool,
 }
 
 struct Ahead {
@@ -273,6 +276,49 @@ impl fmt::Debug for Prefetcher {
         d.field("in_flight_bytes", &self.in_flight_bytes())
             .field("fallback_reason", &self.fallback_reason)
             .finish()
+    }
+}
+
+/// Whether every page of `mapping[start..end]` is in memory (`mincore`).
+/// Bytes that are not a file mapping, and any failure, count as resident
+/// (nothing to prefetch).
+fn is_resident(mapping: &Mapping, start: u64, end: u64) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        if !mapping.is_mapped() {
+            return true;
+        }
+        let page = 4096usize;
+        let bytes = mapping.as_slice();
+        let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
+            return true;
+        };
+        let end = end.min(bytes.len());
+        if start >= end {
+            return true;
+        }
+        // mincore wants a page-aligned address; the mapping itself is.
+        let aligned = start - start % page;
+        let Some(range) = bytes.get(aligned..end) else {
+            return true;
+        };
+        let mut vec = vec![0u8; range.len().div_ceil(page)];
+        // SAFETY: `range` lies inside a live read-only mapping (borrowed for
+        // the call) and starts on a page boundary; `vec` holds one byte per
+        // page of it, as mincore(2) writes.
+        let rc = unsafe {
+            libc::mincore(
+                range.as_ptr() as *mut libc::c_void,
+                range.len(),
+                vec.as_mut_ptr(),
+            )
+        };
+        rc != 0 || vec.iter().all(|v| v & 1 == 1)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (mapping, start, end);
+        false
     }
 }
 
@@ -326,6 +372,7 @@ impl Prefetcher {
             backend,
             fallback_reason,
             ahead: None,
+            skip_resident: requested == IoMode::Auto,
         }
     }
 
@@ -354,6 +401,9 @@ impl Prefetcher {
         let Some(start) = self.not_yet_prefetched(file, position, end) else {
             return;
         };
+        if self.skip_resident && is_resident(mapping, start, end) {
+            return;
+        }
         match &mut self.backend {
             #[cfg(target_os = "linux")]
             Backend::Uring(ring) => ring.prefetch(file, mapping, start, end),
@@ -952,6 +1002,38 @@ mod tests {
 
     fn map(path: &std::path::Path) -> Mapping {
         Mapping::open(path, ReadStrategy::Mmap).expect("map")
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn auto_leaves_resident_pages_alone() {
+        let (_dir, path, bytes) = temp_file(4 << 20);
+        {
+            let mapping = map(&path);
+            // Touch every page: all resident.
+            let sum: u64 = mapping.iter().step_by(4096).map(|&b| u64::from(b)).sum();
+            assert!(sum > 0 || bytes.is_empty());
+            assert!(is_resident(&mapping, 0, 4 << 20));
+            let mut auto = Prefetcher::new(IoMode::Auto, 8 << 20);
+            if auto.mode() == IoMode::Uring {
+                auto.prefetch(&mapping, 0, 4 << 20);
+                assert_eq!(auto.in_flight_bytes(), 0, "auto prefetched resident pages");
+                // Requesting uring explicitly does issue the requests.
+                let mut uring = Prefetcher::new(IoMode::Uring, 8 << 20);
+                uring.prefetch(&mapping, 0, 4 << 20);
+                while uring.in_flight_bytes() > 0 {
+                    uring.reap();
+                }
+            }
+        }
+        // Evicted pages (no mapping holds them now) are not resident: auto
+        // prefetches them.
+        evict(&path);
+        let cold = map(&path);
+        assert!(!is_resident(&cold, 0, 4 << 20));
+        // Owned bytes count as resident (nothing to prefetch).
+        let owned = Mapping::open(&path, ReadStrategy::Read).expect("read");
+        assert!(is_resident(&owned, 0, 4 << 20));
     }
 
     /// `Uring` with the given request kind, or `None` when io_uring is not
