@@ -4,10 +4,16 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
-use kreplay::{Compression, ReadOptions, ReadStrategy, VerifyOptions};
+use clap::builder::{OsStringValueParser, TypedValueParser};
+use clap::error::ErrorKind;
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use kreplay::{
+    AutoOffsetReset, Compression, ConsumerConfig, IoMode, IsolationLevel, ReadOptions,
+    ReadStrategy, VerifyOptions,
+};
 
 use crate::output::BytesEncoding;
+use crate::record_format::{RecordFormat, Template, TextBytes};
 
 const EXIT_STATUS: &str = "\
 Exit status:
@@ -39,6 +45,9 @@ enum Cmd {
     /// Generate a Kafka-compatible log dir with synthetic records.
     #[command(after_help = EXIT_STATUS)]
     Gen(GenArgs),
+    /// Replay records with Kafka consumer semantics, printed like kcat -C / -G.
+    #[command(after_help = CONSUME_HELP)]
+    Consume(ConsumeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +184,207 @@ struct GenArgs {
     force: bool,
 }
 
+const CONSUME_HELP: &str = "\
+Where reading starts (-o), as kcat:
+  beginning    the log start offset (the default without --group, as kcat -C)
+  end          the log end offset: only records appended from now on (with --follow)
+  stored       the group's committed offset, else --auto-offset-reset
+               (the default with --group, as kcat -G)
+  N            offset N (outside the log: --auto-offset-reset)
+  -N           N offsets before the log end (not before the log start)
+  s@TS         the first record with a timestamp >= TS (ms since the epoch);
+               none: the log end
+
+When reading stops:
+  Without -e, consume keeps waiting for records appended to the log, as kcat
+  does (--follow says so explicitly); -e exits once every partition has been
+  read to its end (under read_committed, to its last stable offset); -c N exits
+  after N records. Both: whichever comes first.
+
+Output (stdout):
+  --format text  the value and a newline per record (kcat's default output); a
+                 null value is an empty line; the bytes are written as they are
+                 unless --bytes says otherwise
+  --format json  one object per line: topic, partition, offset, timestamp,
+                 timestamp_type, key, value, headers ([[name, value], ...]);
+                 keys and values per --bytes (utf8 by default: text when valid
+                 UTF-8, else {\"base64\": \"...\"}; base64; hex); null stays null
+  -f FMT         kcat's format string:
+                   %t topic  %p partition  %o offset  %T timestamp (ms, -1 if none)
+                   %k key  %s value (null: nothing)  %K %S key / value length (-1 if null)
+                   %R value length as a big-endian 32-bit integer  %h headers (n=v,n=v; null: NULL)
+                   %% a percent sign  \\n \\r \\t \\\\ \\xHH escapes
+                 e.g. -f '%t [%p] @%o: %k: %s\\n'
+
+Consumer groups (--group):
+  Committed offsets (the next offset to read, per partition) live in --state-dir,
+  by default $XDG_STATE_HOME/kreplay, else ~/.local/state/kreplay. They are
+  committed after each poll's output has been written and flushed, and only
+  then: after a closed pipe (| head) or -c, a rerun with -o stored continues
+  right after the last record written.
+
+Exit status:
+  0  success; a closed stdout (| head) also ends the command quietly with 0
+  1  corruption or a data error (the message names the file, byte position and offset)
+  2  usage error or I/O error (bad flag, missing log dir or topic, unwritable state dir)";
+
+#[derive(Debug, Args)]
+struct ConsumeArgs {
+    /// A log dir (or partition dir) holding the topic's partitions; repeat for several.
+    #[arg(long = "log-dir", value_name = "DIR", required = true)]
+    log_dirs: Vec<PathBuf>,
+    /// Topic to consume; repeat for several.
+    #[arg(short = 't', long = "topic", value_name = "TOPIC", required = true, value_parser = parse_topic)]
+    topics: Vec<String>,
+    /// Only this partition of each topic.
+    #[arg(short = 'p', long, value_name = "PARTITION", value_parser = clap::value_parser!(i32).range(0..))]
+    partition: Option<i32>,
+    /// Consumer group (Kafka's group.id): start from its committed offsets and commit as records are written.
+    #[arg(long, value_name = "GROUP", value_parser = group_parser())]
+    group: Option<String>,
+    /// Where the group's committed offsets live [default: $XDG_STATE_HOME/kreplay, else ~/.local/state/kreplay].
+    #[arg(long, value_name = "DIR", requires = "group")]
+    state_dir: Option<PathBuf>,
+    /// Where to start: beginning, end, stored, N, -N or s@TS (see below)
+    /// [default: beginning; stored with --group].
+    #[arg(short = 'o', long = "offset", value_name = "OFFSET", value_parser = parse_start_offset, allow_hyphen_values = true)]
+    offset: Option<StartOffset>,
+    /// Exit once every partition has been read to its end.
+    #[arg(short = 'e', long = "exit")]
+    exit: bool,
+    /// Exit after COUNT records.
+    #[arg(short = 'c', long = "count", value_name = "COUNT")]
+    count: Option<u64>,
+    /// Keep waiting for records appended to the log (the default without -e).
+    #[arg(long, conflicts_with = "exit")]
+    follow: bool,
+    /// Kafka's isolation.level: read_committed hides aborted transactions and stops at the first open one.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = IsolationArg::ReadUncommitted)]
+    isolation_level: IsolationArg,
+    /// Kafka's max.poll.records: records per poll (and per commit with --group).
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = parse_at_least_one)]
+    max_poll_records: usize,
+    /// How the fetcher brings segment pages into memory ahead of the reader.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = IoModeArg::Auto)]
+    io_mode: IoModeArg,
+    /// Verify batch CRCs (Kafka's check.crcs).
+    #[arg(long, value_name = "true|false", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = ArgAction::Set)]
+    check_crcs: bool,
+    /// Where to start when -o stored finds no committed offset, or an offset is outside the log
+    /// (Kafka's auto.offset.reset; kreplay defaults to earliest, Kafka to latest).
+    #[arg(long, value_enum, value_name = "RESET", default_value_t = ResetArg::Earliest)]
+    auto_offset_reset: ResetArg,
+    /// Output: text (the value per line) or json (one object per record).
+    #[arg(long = "format", value_enum, value_name = "FORMAT")]
+    format: Option<FormatArg>,
+    /// A kcat-style format string, e.g. '%t [%p] @%o: %k: %s\n' (see below).
+    #[arg(short = 'f', value_name = "FMT", conflicts_with = "format", value_parser = Template::parse)]
+    format_string: Option<Template>,
+    /// How keys, values and header values are written: raw (as they are; text and -f only,
+    /// their default), utf8 (json's default), base64 or hex.
+    #[arg(long, value_enum, value_name = "ENCODING")]
+    bytes: Option<ConsumeBytesArg>,
+    /// Notes on stderr: the prefetch mode, a summary at the end.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum IsolationArg {
+    /// Every data record, aborted transactions included (Kafka's default).
+    #[value(name = "read_uncommitted")]
+    ReadUncommitted,
+    /// Hide aborted transactions; stop at the first open one.
+    #[value(name = "read_committed")]
+    ReadCommitted,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ResetArg {
+    /// The log start offset.
+    Earliest,
+    /// The log end offset.
+    Latest,
+    /// No reset: an error.
+    None,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum IoModeArg {
+    /// uring when io_uring works here, else pread.
+    Auto,
+    /// io_uring requests, never blocking.
+    Uring,
+    /// madvise(MADV_WILLNEED) on the mapped range.
+    Madvise,
+    /// pread into a scratch buffer.
+    Pread,
+    /// No prefetch: the kernel's readahead only.
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// The value and a newline per record.
+    Text,
+    /// One JSON object per record.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ConsumeBytesArg {
+    /// The bytes as they are (text and -f only).
+    Raw,
+    /// Text when valid UTF-8, else marked base64.
+    Utf8,
+    /// Standard base64.
+    Base64,
+    /// Lowercase hex.
+    Hex,
+}
+
+/// A group id: any non-empty UTF-8 text (the offsets store encodes it into a
+/// safe directory name); bytes that are not UTF-8 are a usage error.
+fn group_parser() -> impl TypedValueParser<Value = String> {
+    OsStringValueParser::new().try_map(|group: OsString| match group.into_string() {
+        Ok(group) if group.is_empty() => Err("a group id cannot be empty".to_string()),
+        Ok(group) => Ok(group),
+        Err(group) => Err(format!("group id {group:?} is not valid UTF-8")),
+    })
+}
+
+/// kcat's `-o`: `beginning`, `end`, `stored`, `N`, `-N` or `s@TS`.
+fn parse_start_offset(s: &str) -> Result<StartOffset, String> {
+    let number = |digits: &str| -> Result<i64, String> {
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "'{s}' is not an offset (beginning, end, stored, N, -N or s@TIMESTAMP_MS)"
+            ));
+        }
+        digits.parse().map_err(|e| format!("'{s}': {e}"))
+    };
+    match s {
+        "beginning" => Ok(StartOffset::Beginning),
+        "end" => Ok(StartOffset::End),
+        "stored" => Ok(StartOffset::Stored),
+        _ => {
+            if let Some(ts) = s.strip_prefix("s@") {
+                Ok(StartOffset::Timestamp(number(ts)?))
+            } else if s.starts_with("e@") {
+                Err(format!(
+                    "'{s}': stopping at a timestamp (e@) is not supported"
+                ))
+            } else if let Some(n) = s.strip_prefix('-') {
+                Ok(StartOffset::FromEnd(number(n)?))
+            } else {
+                Ok(StartOffset::Offset(number(s)?))
+            }
+        }
+    }
+}
+
 thread_local! {
     /// The engine's defaults, shown in --help and used when a flag is absent.
     static DEFAULT_GEN: kreplay::writer::GenConfig = kreplay::writer::GenConfig::default();
@@ -279,6 +489,56 @@ pub struct GenConfig {
     pub gen: kreplay::writer::GenConfig,
 }
 
+/// Where `consume` starts reading each partition (kcat's `-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartOffset {
+    /// The log start offset.
+    Beginning,
+    /// The log end offset.
+    End,
+    /// The group's committed offset, else `auto_offset_reset`.
+    Stored,
+    /// This offset (outside the log: `auto_offset_reset`).
+    Offset(i64),
+    /// This many offsets before the log end, not before the log start.
+    FromEnd(i64),
+    /// The first record with a timestamp at or after this one (ms), else the log end.
+    Timestamp(i64),
+}
+
+/// When `consume` stops (besides `-c`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtEnd {
+    /// Exit once every partition is at its end (`-e`).
+    Exit,
+    /// Keep waiting for appended records (kcat's default).
+    Follow,
+}
+
+/// How much `consume` says on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Warnings and errors.
+    Quiet,
+    /// Notes too (`-v`).
+    Verbose,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsumeConfig {
+    /// Log dirs, group, state dir, isolation level, … (`follow` set from `at_end`).
+    pub consumer: ConsumerConfig,
+    pub topics: Vec<String>,
+    /// Only this partition of each topic.
+    pub partition: Option<i32>,
+    pub start: StartOffset,
+    pub at_end: AtEnd,
+    /// `-c`: stop after this many records.
+    pub max_records: Option<u64>,
+    pub format: RecordFormat,
+    pub verbosity: Verbosity,
+}
+
 /// A parsed command line.
 #[derive(Debug, Clone)]
 pub enum Command {
@@ -286,12 +546,135 @@ pub enum Command {
     Dump(DumpConfig),
     Verify(VerifyConfig),
     Gen(GenConfig),
+    Consume(ConsumeConfig),
 }
 
 /// Parses the command line into a [`Command`]; `Err` is clap's (usage error,
 /// or `--help` / `--version`, which clap prints).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, clap::Error> {
-    Ok(Cli::try_parse_from(args)?.command.into())
+    Cli::try_parse_from(args)?.command.try_into()
+}
+
+/// A usage error reported like clap's own (exit status 2).
+fn usage_error(subcommand: &str, message: impl std::fmt::Display) -> clap::Error {
+    let mut command = Cli::command();
+    let command = command
+        .find_subcommand_mut(subcommand)
+        .cloned()
+        .unwrap_or(command);
+    command
+        .bin_name(format!("kreplay {subcommand}"))
+        .error(ErrorKind::ArgumentConflict, message)
+}
+
+/// `$XDG_STATE_HOME/kreplay` (an absolute path, as the XDG spec requires),
+/// else `$HOME/.local/state/kreplay`.
+fn default_state_dir() -> Option<PathBuf> {
+    let absolute = |var: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    absolute("XDG_STATE_HOME")
+        .map(|state| state.join("kreplay"))
+        .or_else(|| absolute("HOME").map(|home| home.join(".local/state/kreplay")))
+}
+
+impl ConsumeArgs {
+    fn config(self) -> Result<ConsumeConfig, clap::Error> {
+        let start = match (self.offset, &self.group) {
+            (Some(StartOffset::Stored), None) => {
+                return Err(usage_error(
+                    "consume",
+                    "-o stored needs --group (the committed offsets are a group's)",
+                ))
+            }
+            (Some(start), _) => start,
+            (None, Some(_)) => StartOffset::Stored,
+            (None, None) => StartOffset::Beginning,
+        };
+        let state_dir = match (&self.group, self.state_dir) {
+            (None, _) => None,
+            (Some(_), Some(dir)) => Some(dir),
+            (Some(_), None) => Some(default_state_dir().ok_or_else(|| {
+                usage_error(
+                    "consume",
+                    "--group needs --state-dir: neither XDG_STATE_HOME nor HOME is set to an absolute path",
+                )
+            })?),
+        };
+        let text_bytes = |bytes: Option<ConsumeBytesArg>| match bytes {
+            None | Some(ConsumeBytesArg::Raw) => TextBytes::Raw,
+            Some(ConsumeBytesArg::Utf8) => TextBytes::Encoded(BytesEncoding::Utf8),
+            Some(ConsumeBytesArg::Base64) => TextBytes::Encoded(BytesEncoding::Base64),
+            Some(ConsumeBytesArg::Hex) => TextBytes::Encoded(BytesEncoding::Hex),
+        };
+        let format = match (self.format_string, self.format) {
+            (Some(template), _) => RecordFormat::Template(template, text_bytes(self.bytes)),
+            (None, None | Some(FormatArg::Text)) => RecordFormat::Text(text_bytes(self.bytes)),
+            (None, Some(FormatArg::Json)) => RecordFormat::Json(match self.bytes {
+                None | Some(ConsumeBytesArg::Utf8) => BytesEncoding::Utf8,
+                Some(ConsumeBytesArg::Base64) => BytesEncoding::Base64,
+                Some(ConsumeBytesArg::Hex) => BytesEncoding::Hex,
+                Some(ConsumeBytesArg::Raw) => {
+                    return Err(usage_error(
+                        "consume",
+                        "--bytes raw cannot be written in JSON (use utf8, base64 or hex)",
+                    ))
+                }
+            }),
+        };
+        let at_end = if self.exit {
+            AtEnd::Exit
+        } else {
+            AtEnd::Follow
+        };
+        let read = self.read.options(self.check_crcs);
+        let mut topics: Vec<String> = Vec::with_capacity(self.topics.len());
+        for topic in self.topics {
+            if !topics.contains(&topic) {
+                topics.push(topic);
+            }
+        }
+        let mut consumer = ConsumerConfig::new(self.log_dirs);
+        consumer.group_id = self.group;
+        consumer.state_dir = state_dir;
+        consumer.max_poll_records = self.max_poll_records;
+        consumer.check_crcs = read.check_crcs;
+        consumer.read_strategy = read.strategy;
+        consumer.max_inflated_bytes = read.max_inflated_bytes;
+        consumer.follow = at_end == AtEnd::Follow;
+        consumer.isolation_level = match self.isolation_level {
+            IsolationArg::ReadUncommitted => IsolationLevel::ReadUncommitted,
+            IsolationArg::ReadCommitted => IsolationLevel::ReadCommitted,
+        };
+        consumer.auto_offset_reset = match self.auto_offset_reset {
+            ResetArg::Earliest => AutoOffsetReset::Earliest,
+            ResetArg::Latest => AutoOffsetReset::Latest,
+            ResetArg::None => AutoOffsetReset::None,
+        };
+        consumer.io_mode = match self.io_mode {
+            IoModeArg::Auto => IoMode::Auto,
+            IoModeArg::Uring => IoMode::Uring,
+            IoModeArg::Madvise => IoMode::Madvise,
+            IoModeArg::Pread => IoMode::Pread,
+            IoModeArg::Off => IoMode::Off,
+        };
+        Ok(ConsumeConfig {
+            consumer,
+            topics,
+            partition: self.partition,
+            start,
+            at_end,
+            max_records: self.count,
+            format,
+            verbosity: if self.verbose {
+                Verbosity::Verbose
+            } else {
+                Verbosity::Quiet
+            },
+        })
+    }
 }
 
 fn format(json: bool) -> Format {
@@ -315,9 +698,11 @@ impl ReadArgs {
     }
 }
 
-impl From<Cmd> for Command {
-    fn from(cmd: Cmd) -> Command {
-        match cmd {
+impl TryFrom<Cmd> for Command {
+    type Error = clap::Error;
+
+    fn try_from(cmd: Cmd) -> Result<Command, clap::Error> {
+        Ok(match cmd {
             Cmd::Ls(a) => Command::Ls(LsConfig {
                 detail: if a.segments {
                     LsDetail::Segments
@@ -381,7 +766,8 @@ impl From<Cmd> for Command {
                     ..kreplay::writer::GenConfig::default()
                 },
             }),
-        }
+            Cmd::Consume(a) => Command::Consume(a.config()?),
+        })
     }
 }
 

@@ -1,14 +1,16 @@
-//! `kreplay`: list, dump, verify and generate Kafka partition logs on disk.
+//! `kreplay`: list, dump, verify, generate and consume Kafka partition logs on disk.
 //!
 //! A thin binary over the `kreplay` engine: [`args`] parses the command line
 //! and turns it into one configuration per command; each command module
 //! calls the engine and prints. Data goes to stdout, diagnostics to stderr.
 
 mod args;
+mod consume;
 mod dump;
 mod gen;
 mod ls;
 mod output;
+mod record_format;
 mod status;
 mod verify;
 

@@ -64,6 +64,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Dump(config) => crate::dump::run(&config),
         Command::Verify(config) => crate::verify::run(&config),
         Command::Gen(config) => crate::gen::run(&config),
+        Command::Consume(config) => crate::consume::run(&config),
     };
     match result {
         Ok(status) => status.into(),
@@ -73,6 +74,41 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Status::Failure.into()
         }
     }
+}
+
+/// Sends the engine's `log` messages to stderr as `kreplay: warning: …`
+/// (warnings and errors; notes too when `verbose`).
+pub fn init_logging(verbose: bool) {
+    static LOGGER: StderrLogger = StderrLogger;
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(if verbose {
+            log::LevelFilter::Info
+        } else {
+            log::LevelFilter::Warn
+        });
+    }
+}
+
+#[derive(Debug)]
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            let level = match record.level() {
+                log::Level::Error => "error",
+                log::Level::Warn => "warning",
+                _ => "note",
+            };
+            eprintln!("kreplay: {level}: {}", record.args());
+        }
+    }
+
+    fn flush(&self) {}
 }
 
 /// Whether `error` is (caused by) a write to a closed pipe.

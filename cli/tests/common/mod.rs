@@ -2,8 +2,10 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::ffi::OsStr;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -52,10 +54,11 @@ where
         status,
         stdout,
         stderr,
-    } = Command::new(env!("CARGO_BIN_EXE_kreplay"))
-        .args(&args)
-        .output()
-        .unwrap();
+    } = output_within(
+        Command::new(env!("CARGO_BIN_EXE_kreplay")).args(&args),
+        RUN_TIMEOUT,
+    )
+    .unwrap_or_else(|| panic!("kreplay {args:?} did not end within {RUN_TIMEOUT:?}"));
     let stderr = String::from_utf8_lossy(&stderr).into_owned();
     let code = status
         .code()
@@ -69,6 +72,48 @@ where
         stdout: String::from_utf8(stdout).unwrap(),
         stderr,
     }
+}
+
+/// How long one run of the binary may take before a test calls it hung.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs `command` to its end like `Command::output`, or kills it after
+/// `timeout` and returns `None` (a hang fails the test instead of blocking
+/// the suite).
+pub fn output_within(command: &mut Command, timeout: Duration) -> Option<Output> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut buffer = Vec::new();
+        stdout.read_to_end(&mut buffer).map(|_| buffer)
+    });
+    let err = std::thread::spawn(move || {
+        let mut buffer = Vec::new();
+        stderr.read_to_end(&mut buffer).map(|_| buffer)
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Some(Output {
+        status,
+        stdout: out.join().unwrap().unwrap(),
+        stderr: err.join().unwrap().unwrap(),
+    })
 }
 
 pub fn workspace_root() -> PathBuf {
@@ -172,4 +217,86 @@ pub fn dump_records(case: &Path) -> Run {
         OsStr::new("base64"),
         case.as_os_str(),
     ])
+}
+
+/// The topics of a case dir (its `<topic>-<n>` partition dirs), sorted.
+pub fn topics_of(case: &Path) -> Vec<String> {
+    let mut topics: Vec<String> = std::fs::read_dir(case)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let (topic, n) = name.rsplit_once('-')?;
+            n.parse::<u32>().ok()?;
+            Some(topic.to_string())
+        })
+        .collect();
+    topics.sort();
+    topics.dedup();
+    topics
+}
+
+/// Runs `kreplay consume --log-dir CASE -t TOPIC... ARGS...`.
+pub fn consume<S: AsRef<OsStr>>(case: &Path, args: &[S]) -> Run {
+    let mut all: Vec<std::ffi::OsString> = vec!["consume".into(), "--log-dir".into(), case.into()];
+    for topic in topics_of(case) {
+        all.push("-t".into());
+        all.push(topic.into());
+    }
+    all.extend(args.iter().map(|a| a.as_ref().to_os_string()));
+    kreplay(all)
+}
+
+/// The conformance fields a consumer hands out: all but `is_control`.
+pub const CONSUMER_FIELDS: [&str; 8] = [
+    "topic",
+    "partition",
+    "offset",
+    "timestamp",
+    "timestamp_type",
+    "key",
+    "value",
+    "headers",
+];
+
+/// The records of `expected.jsonl` a consumer returns (read_uncommitted):
+/// control records dropped, `is_control` removed.
+pub fn expected_consumed(case: &Path) -> Vec<Value> {
+    read_expected(case)
+        .into_iter()
+        .filter(|r| r["is_control"] == false)
+        .map(|mut r| {
+            r.as_object_mut().unwrap().remove("is_control");
+            r
+        })
+        .collect()
+}
+
+/// Records grouped by (topic, partition), order kept within each.
+pub fn by_partition(records: &[Value]) -> std::collections::BTreeMap<(String, i64), Vec<Value>> {
+    let mut map: std::collections::BTreeMap<(String, i64), Vec<Value>> = Default::default();
+    for r in records {
+        let key = (
+            r["topic"].as_str().unwrap().to_string(),
+            r["partition"].as_i64().unwrap(),
+        );
+        map.entry(key).or_default().push(r.clone());
+    }
+    map
+}
+
+/// The `offset` fields.
+pub fn offsets(records: &[Value]) -> Vec<i64> {
+    records
+        .iter()
+        .map(|r| r["offset"].as_i64().unwrap())
+        .collect()
+}
+
+/// A case of the checked-in corpus.
+pub fn corpus_case(name: &str) -> PathBuf {
+    workspace_root()
+        .join("fixtures/conformance/corpus")
+        .join(name)
 }

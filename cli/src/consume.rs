@@ -1,0 +1,302 @@
+//! `kreplay consume`: the engine's [`Consumer`] with kcat's habits.
+//!
+//! One loop: poll, format every record of the poll into one reused buffer
+//! ([`RecordWriter`]), write it with one `write_all` and flush, then — with a
+//! group — commit. A commit therefore never covers a record that was not
+//! written: a closed pipe fails the write, the command ends quietly (status
+//! 0), and the group's committed offsets are those of the last poll written.
+//!
+//! With a group, the starting positions are committed before the first poll,
+//! and every poll written whole commits every partition's position. A poll
+//! cut short (by `-c`, or by a corrupt record) commits only the partitions it
+//! wrote records of, each just after its last record written; the others
+//! keep their previous commit, which is where that poll started for them.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use kreplay::{Consumer, ConsumerRecords, OffsetAndMetadata, TopicPartition};
+
+use crate::args::{AtEnd, ConsumeConfig, StartOffset, Verbosity};
+use crate::record_format::RecordWriter;
+use crate::status::{self, Diagnostics, Status};
+
+/// How long one poll waits for records when none are ready (following a
+/// live log, or while the fetcher catches up).
+const POLL_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Runs `kreplay consume`.
+pub fn run(config: &ConsumeConfig) -> anyhow::Result<Status> {
+    status::init_logging(config.verbosity == Verbosity::Verbose);
+    let diagnostics = Diagnostics::new(false);
+    let mut consumer = match start(config) {
+        Ok(consumer) => consumer,
+        Err(error) => {
+            let status = error
+                .downcast_ref::<kreplay::Error>()
+                .map_or(Status::Failure, Status::of_error);
+            diagnostics.error(format_args!("{error:#}"));
+            return Ok(status);
+        }
+    };
+    if config.verbosity == Verbosity::Verbose {
+        diagnostics.note(format_args!(
+            "consuming {} partition(s), prefetch {}",
+            consumer.assignment().len(),
+            consumer.io_mode()
+        ));
+    }
+    let mut session = Session {
+        grouped: config.consumer.group_id.is_some(),
+        records_left: config.max_records,
+        written: 0,
+        diagnostics,
+    };
+    let status = session.run(&mut consumer, config)?;
+    if config.verbosity == Verbosity::Verbose {
+        session
+            .diagnostics
+            .note(format_args!("{} record(s) written", session.written));
+    }
+    Ok(status)
+}
+
+/// Builds the consumer, assigns the partitions and positions them per `-o`;
+/// with a group, commits those starting positions.
+fn start(config: &ConsumeConfig) -> anyhow::Result<Consumer> {
+    let mut consumer = Consumer::new(config.consumer.clone())?;
+    let partitions = select_partitions(&consumer, config)?;
+    consumer.assign(&partitions)?;
+    match config.start {
+        StartOffset::Stored => {}
+        StartOffset::Beginning => consumer.seek_to_beginning(&partitions)?,
+        StartOffset::End => consumer.seek_to_end(&partitions)?,
+        StartOffset::Offset(offset) => {
+            for tp in &partitions {
+                consumer.seek(tp, offset)?;
+            }
+        }
+        StartOffset::FromEnd(n) => {
+            let starts = consumer.beginning_offsets(&partitions)?;
+            for (tp, end) in consumer.end_offsets(&partitions)? {
+                let start = starts.get(&tp).copied().unwrap_or(0);
+                consumer.seek(&tp, end.saturating_sub(n).max(start))?;
+            }
+        }
+        StartOffset::Timestamp(timestamp) => {
+            let query = partitions
+                .iter()
+                .map(|tp| (tp.clone(), timestamp))
+                .collect();
+            let found = consumer.offsets_for_times(&query)?;
+            let ends = consumer.end_offsets(&partitions)?;
+            for tp in &partitions {
+                // No record at or after the timestamp: the log end (as kcat).
+                let offset = match found.get(tp) {
+                    Some(Some(found)) => found.offset,
+                    _ => ends.get(tp).copied().unwrap_or(0),
+                };
+                consumer.seek(tp, offset)?;
+            }
+        }
+    }
+    if config.consumer.group_id.is_some() {
+        consumer
+            .commit_sync()
+            .context("committing the starting offsets")?;
+    }
+    Ok(consumer)
+}
+
+/// The partitions of the topics (only `-p` of each, when given), in the
+/// order the topics were named.
+fn select_partitions(
+    consumer: &Consumer,
+    config: &ConsumeConfig,
+) -> anyhow::Result<Vec<TopicPartition>> {
+    let mut selected = Vec::new();
+    for topic in &config.topics {
+        let found = consumer.partitions_for(topic);
+        if found.is_empty() {
+            anyhow::bail!("topic '{topic}' has no partitions in {}", log_dirs(config));
+        }
+        match config.partition {
+            None => selected.extend(found),
+            Some(partition) => {
+                if !found.iter().any(|tp| tp.partition == partition) {
+                    let numbers: Vec<String> =
+                        found.iter().map(|tp| tp.partition.to_string()).collect();
+                    anyhow::bail!(
+                        "topic '{topic}' has no partition {partition} in {} (it has {})",
+                        log_dirs(config),
+                        numbers.join(", ")
+                    );
+                }
+                selected.push(TopicPartition::new(topic.clone(), partition));
+            }
+        }
+    }
+    Ok(selected)
+}
+
+fn log_dirs(config: &ConsumeConfig) -> String {
+    let dirs: Vec<String> = config
+        .consumer
+        .log_dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    dirs.join(", ")
+}
+
+/// What formatting one poll gave.
+#[derive(Debug)]
+struct Formatted {
+    /// Records written into the buffer.
+    records: u64,
+    /// The poll had no records.
+    empty: bool,
+    /// Set when not every record of the poll was written (`-c` reached, or
+    /// a record that does not decode): per partition written, the offset
+    /// after its last record written.
+    cut: Option<BTreeMap<TopicPartition, i64>>,
+    /// A record that does not decode.
+    error: Option<kreplay::Error>,
+}
+
+/// The consume loop's state.
+struct Session {
+    grouped: bool,
+    /// `-c`: records still to write.
+    records_left: Option<u64>,
+    /// Records written so far.
+    written: u64,
+    diagnostics: Diagnostics,
+}
+
+impl Session {
+    fn run(&mut self, consumer: &mut Consumer, config: &ConsumeConfig) -> anyhow::Result<Status> {
+        let mut writer = RecordWriter::new(config.format.clone());
+        let mut buffer: Vec<u8> = Vec::with_capacity(256 * 1024);
+        let mut out = io::stdout().lock();
+        loop {
+            if self.records_left == Some(0) {
+                return Ok(Status::Ok);
+            }
+            buffer.clear();
+            let formatted = match consumer.poll(POLL_TIMEOUT) {
+                Ok(records) => format_poll(&records, &mut writer, &mut buffer, self.records_left),
+                Err(error) => {
+                    self.diagnostics.error(&error);
+                    return Ok(Status::of_error(&error));
+                }
+            };
+            if !buffer.is_empty() {
+                // A closed pipe fails here, before anything of this poll is committed.
+                out.write_all(&buffer)?;
+                out.flush()?;
+            }
+            self.written += formatted.records;
+            if let Some(left) = &mut self.records_left {
+                *left = left.saturating_sub(formatted.records);
+            }
+            if self.grouped {
+                let committed = match &formatted.cut {
+                    None if formatted.empty => Ok(()),
+                    None => consumer.commit_sync(),
+                    Some(next_offsets) => {
+                        let offsets: BTreeMap<TopicPartition, OffsetAndMetadata> = next_offsets
+                            .iter()
+                            .map(|(tp, &offset)| (tp.clone(), OffsetAndMetadata::new(offset)))
+                            .collect();
+                        consumer.commit_offsets(&offsets)
+                    }
+                };
+                if let Err(error) = committed {
+                    self.diagnostics
+                        .error(format_args!("committing offsets: {error}"));
+                    return Ok(Status::Failure);
+                }
+            }
+            if let Some(error) = formatted.error {
+                self.diagnostics.error(&error);
+                return Ok(Status::of_error(&error));
+            }
+            if formatted.cut.is_some() {
+                return Ok(Status::Ok);
+            }
+            if formatted.empty && config.at_end == AtEnd::Exit && consumer.at_end() {
+                // Positions may have moved past control batches or aborted
+                // transactions at the end: commit them too.
+                if self.grouped {
+                    if let Err(error) = consumer.commit_sync() {
+                        self.diagnostics
+                            .error(format_args!("committing offsets: {error}"));
+                        return Ok(Status::Failure);
+                    }
+                }
+                return Ok(Status::Ok);
+            }
+        }
+    }
+}
+
+/// Formats the records of one poll into `buffer`, at most `limit` of them.
+fn format_poll(
+    records: &ConsumerRecords<'_>,
+    writer: &mut RecordWriter,
+    buffer: &mut Vec<u8>,
+    limit: Option<u64>,
+) -> Formatted {
+    let total = records.count() as u64;
+    let limit = limit.unwrap_or(u64::MAX).min(total);
+    let mut written: u64 = 0;
+    // The partition of the run of records being written, and the offset of
+    // its last record; earlier runs in `runs` (a poll may hold several
+    // partitions). Only needed when the poll is cut, but cheap: one
+    // comparison per record.
+    let mut current: Option<(&TopicPartition, i64)> = None;
+    let mut runs: Vec<(&TopicPartition, i64)> = Vec::new();
+    let mut error = None;
+    if limit > 0 {
+        for item in records {
+            match item {
+                Ok(record) => {
+                    writer.write(buffer, record.topic_partition, &record.record);
+                    match &mut current {
+                        Some((tp, last)) if std::ptr::eq(*tp, record.topic_partition) => {
+                            *last = record.offset();
+                        }
+                        _ => {
+                            runs.extend(current);
+                            current = Some((record.topic_partition, record.offset()));
+                        }
+                    }
+                    written += 1;
+                    if written == limit {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    let cut = (written < total).then(|| {
+        let mut next_offsets = BTreeMap::new();
+        for (tp, last) in runs.into_iter().chain(current) {
+            next_offsets.insert(tp.clone(), last + 1);
+        }
+        next_offsets
+    });
+    Formatted {
+        records: written,
+        empty: total == 0,
+        cut,
+        error,
+    }
+}
