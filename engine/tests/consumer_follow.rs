@@ -115,3 +115,44 @@ fn segment_deleted_by_retention_while_read() {
         "the deleted segment is read to its end, then the rest"
     );
 }
+
+/// Records below the log start offset (Kafka's log-start-offset-checkpoint:
+/// deleted by DeleteRecords or retention) are never returned; a committed
+/// or sought offset below it follows auto_offset_reset.
+#[test]
+fn records_below_the_log_start_offset_are_never_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer =
+        PartitionWriter::open(dir.path(), "live", 0, WriterOptions::default()).unwrap();
+    writer.append(&records(0, 40)).unwrap();
+    writer.close().unwrap();
+    kreplay::writer::write_log_start_offset_checkpoint(dir.path(), &[("live", 0, 25)]).unwrap();
+    let mut config = ConsumerConfig::new([dir.path()]);
+    config.auto_offset_reset = AutoOffsetReset::Earliest;
+    let mut consumer = Consumer::new(config.clone()).unwrap();
+    consumer.subscribe(&["live"]).unwrap();
+    let tp = kreplay::TopicPartition::new("live", 0);
+    assert_eq!(consumer.position(&tp).unwrap(), 25);
+    let drain = |consumer: &mut Consumer| {
+        let mut got = Vec::new();
+        loop {
+            let batch = consumer.poll(Duration::from_secs(2)).unwrap();
+            let empty = batch.is_empty();
+            got.extend(batch.iter().map(|r| r.unwrap().offset()));
+            if empty && consumer.at_end() {
+                return got;
+            }
+        }
+    };
+    assert_eq!(drain(&mut consumer), (25..40).collect::<Vec<i64>>());
+    consumer.seek(&tp, 3).unwrap();
+    assert_eq!(
+        consumer.position(&tp).unwrap(),
+        25,
+        "below the log start: reset to earliest"
+    );
+    assert_eq!(drain(&mut consumer), (25..40).collect::<Vec<i64>>());
+    config.auto_offset_reset = AutoOffsetReset::None;
+    let mut strict = Consumer::new(config).unwrap();
+    strict.assign(std::slice::from_ref(&tp)).unwrap_err();
+}
