@@ -152,7 +152,17 @@ fn records_below_the_log_start_offset_are_never_returned() {
         "below the log start: reset to earliest"
     );
     assert_eq!(drain(&mut consumer), (25..40).collect::<Vec<i64>>());
+    // With no reset policy, the missing position is raised by poll (as
+    // Kafka's NoOffsetForPartitionException), unless a seek positions it.
     config.auto_offset_reset = AutoOffsetReset::None;
     let mut strict = Consumer::new(config).unwrap();
-    strict.assign(std::slice::from_ref(&tp)).unwrap_err();
+    strict.assign(std::slice::from_ref(&tp)).unwrap();
+    assert!(strict.position(&tp).is_err());
+    let err = strict
+        .poll(Duration::from_millis(10))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no committed offset"), "{err}");
+    strict.seek(&tp, 30).unwrap();
+    assert_eq!(drain(&mut strict), (30..40).collect::<Vec<i64>>());
 }

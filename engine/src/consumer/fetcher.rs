@@ -105,8 +105,9 @@ impl CompletedFetch {
 /// Commands from the consumer.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// Replace the assignment: (dir, fetch offset, epoch) per partition index.
-    Assign(Vec<(PartitionDir, i64, u64)>),
+    /// Replace the assignment: (dir, fetch offset, epoch) per partition
+    /// index; a partition without an offset waits for a seek.
+    Assign(Vec<(PartitionDir, Option<i64>, u64)>),
     /// Fetch partition `index` from `offset` on, for `epoch`.
     Seek {
         index: usize,
@@ -235,6 +236,8 @@ struct Reader {
     partition: Option<Partition>,
     epoch: u64,
     paused: bool,
+    /// Whether the fetch offset is known (else the partition waits for a seek).
+    positioned: bool,
     /// The next offset to fetch.
     fetch_offset: i64,
     /// The open segment and the byte position of the next batch in it,
@@ -325,7 +328,8 @@ impl Fetcher {
                             partition: None,
                             epoch,
                             paused: false,
-                            fetch_offset,
+                            positioned: fetch_offset.is_some(),
+                            fetch_offset: fetch_offset.unwrap_or(0),
                             location: None,
                             at_end: false,
                             failed: false,
@@ -340,6 +344,7 @@ impl Fetcher {
                     epoch,
                 } => {
                     if let Some(reader) = self.partitions.get_mut(index) {
+                        reader.positioned = true;
                         reader.fetch_offset = offset;
                         reader.epoch = epoch;
                         reader.location = None;
@@ -366,7 +371,7 @@ impl Fetcher {
             let ready = self
                 .partitions
                 .get(index)
-                .is_some_and(|r| !r.paused && !r.at_end && !r.failed);
+                .is_some_and(|r| r.positioned && !r.paused && !r.at_end && !r.failed);
             if !ready {
                 continue;
             }

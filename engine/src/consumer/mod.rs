@@ -163,6 +163,9 @@ struct Assigned {
     dir: PartitionDir,
     /// The next offset `poll` returns.
     position: i64,
+    /// Whether `position` is known: false for a partition with no committed
+    /// offset under `auto_offset_reset` none, until a seek.
+    positioned: bool,
     /// Bumped by every seek: fetches made for an older epoch are dropped.
     epoch: u64,
     paused: bool,
@@ -326,14 +329,17 @@ impl Consumer {
                     Error::Config(format!("partition {tp} is not in the log dirs"))
                 })?;
             let partition = Partition::open(&dir, self.config.read_options())?;
+            // As Kafka, a partition with no usable offset and no reset policy
+            // is not an error until poll: a seek may position it first.
             let position = match committed.get(tp) {
-                Some(c) => self.valid_or_reset(&partition, c.offset)?,
-                None => self.reset_position(&partition)?,
+                Some(c) => self.valid_or_reset(&partition, c.offset).ok(),
+                None => self.reset_position(&partition).ok(),
             };
             assigned.push(Assigned {
                 topic_partition: tp.clone(),
                 dir,
-                position,
+                position: position.unwrap_or(-1),
+                positioned: position.is_some(),
                 epoch: 0,
                 paused: false,
                 at_end: false,
@@ -345,7 +351,7 @@ impl Consumer {
         self.fetcher.send(Command::Assign(
             self.assigned
                 .iter()
-                .map(|a| (a.dir.clone(), a.position, a.epoch))
+                .map(|a| (a.dir.clone(), a.positioned.then_some(a.position), a.epoch))
                 .collect(),
         ));
         Ok(())
@@ -401,7 +407,11 @@ impl Consumer {
 
     /// The next offset `poll` returns for `tp`.
     pub fn position(&self, tp: &TopicPartition) -> Result<i64> {
-        Ok(self.assigned[self.index_of(tp)?].position)
+        let assigned = &self.assigned[self.index_of(tp)?];
+        if !assigned.positioned {
+            return Err(no_offset(tp));
+        }
+        Ok(assigned.position)
     }
 
     /// Moves `tp`'s position: the next poll returns records from `offset`
@@ -418,6 +428,7 @@ impl Consumer {
     fn set_position(&mut self, index: usize, offset: i64) {
         let assigned = &mut self.assigned[index];
         assigned.position = offset;
+        assigned.positioned = true;
         assigned.epoch += 1;
         assigned.at_end = false;
         assigned.error = None;
@@ -534,6 +545,9 @@ impl Consumer {
         self.release_consumed();
         if let Some(error) = self.take_error() {
             return Err(error);
+        }
+        if let Some(a) = self.assigned.iter().find(|a| !a.positioned && !a.paused) {
+            return Err(no_offset(&a.topic_partition));
         }
         let deadline = Instant::now() + timeout;
         loop {
@@ -740,6 +754,7 @@ impl Consumer {
         let offsets: BTreeMap<TopicPartition, OffsetAndMetadata> = self
             .assigned
             .iter()
+            .filter(|a| a.positioned)
             .map(|a| {
                 (
                     a.topic_partition.clone(),
@@ -780,6 +795,13 @@ impl Consumer {
     pub fn buffered_bytes(&self) -> u64 {
         self.fetcher.shared.outstanding.load(Ordering::Acquire)
     }
+}
+
+/// Kafka's NoOffsetForPartitionException.
+fn no_offset(tp: &TopicPartition) -> Error {
+    Error::Config(format!(
+        "no committed offset for {tp} and auto_offset_reset is none: seek it first"
+    ))
 }
 
 /// The partition dirs of a path that is a log dir or one partition dir.
