@@ -205,7 +205,7 @@ impl<'a> Cursor<'a> {
         self.bytes.len().saturating_sub(self.position)
     }
 
-    #[inline]
+    #[inline(always)]
     fn byte(&mut self) -> Option<u8> {
         let b = *self.bytes.get(self.position)?;
         self.position += 1;
@@ -213,7 +213,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// An unsigned LEB128 value of at most `max_bytes` bytes.
-    #[inline]
+    #[inline(always)]
     fn unsigned_varint(&mut self, max_bytes: u32) -> Result<u64, &'static str> {
         let first = self.byte().ok_or("varint past the end")?;
         if first & 0x80 == 0 {
@@ -233,7 +233,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A zigzag-encoded 32-bit varint.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn varint(&mut self) -> Result<i32, &'static str> {
         let raw = self.unsigned_varint(5)?;
         let raw = u32::try_from(raw).map_err(|_| "varint is too long")?;
@@ -241,14 +241,14 @@ impl<'a> Cursor<'a> {
     }
 
     /// A zigzag-encoded 64-bit varint.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn varlong(&mut self) -> Result<i64, &'static str> {
         let raw = self.unsigned_varint(10)?;
         Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
     }
 
     /// The next `len` bytes.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn take(&mut self, len: usize) -> Option<&'a [u8]> {
         let end = self.position.checked_add(len)?;
         let out = self.bytes.get(self.position..end)?;
@@ -257,7 +257,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Bytes of a length-prefixed field (`-1` length is null).
-    #[inline]
+    #[inline(always)]
     fn nullable_bytes(&mut self, len: i32) -> Result<Option<&'a [u8]>, &'static str> {
         if len < 0 {
             return Ok(None);
