@@ -49,7 +49,10 @@ fn main() -> kreplay::Result<()> {
     let mut config = ConsumerConfig::new([log_dir.as_str()]);
     config.auto_offset_reset = AutoOffsetReset::Earliest;
     config.io_mode = io_mode;
-    if let Some(n) = std::env::var("MAX_POLL_RECORDS").ok().and_then(|v| v.parse().ok()) {
+    if let Some(n) = std::env::var("MAX_POLL_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         config.max_poll_records = n;
     }
     let mut consumer = Consumer::new(config)?;

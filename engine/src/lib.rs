@@ -59,6 +59,7 @@
 mod compression;
 mod consumer;
 mod error;
+mod group;
 pub mod index;
 mod log_dir;
 mod mmap;
@@ -76,6 +77,7 @@ pub use consumer::{
     IsolationLevel,
 };
 pub use error::{Corruption, Error, Result};
+pub use group::{Assignor, CooperativeAssignment, GroupAssignment, Subscription, UnknownAssignor};
 pub use log_dir::{
     classify, list_partitions, read_offset_checkpoint, LogPath, PartitionDir, TopicPartition,
     LOG_START_OFFSET_CHECKPOINT,
