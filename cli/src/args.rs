@@ -48,6 +48,44 @@ enum Cmd {
     /// Replay records with Kafka consumer semantics, printed like kcat -C / -G.
     #[command(after_help = CONSUME_HELP)]
     Consume(ConsumeArgs),
+    /// Measure replay speed per IoMode, warm and cold, beside the memory ceiling and dd.
+    #[command(after_help = EXIT_STATUS)]
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// A log dir to measure, only read [default: a log generated in a temporary
+    /// directory, removed afterwards].
+    #[arg(value_name = "LOG_DIR")]
+    log_dir: Option<PathBuf>,
+    /// Records of the generated log, over all partitions [default: 4000000; --quick: 20000].
+    #[arg(long, value_name = "N", conflicts_with = "log_dir")]
+    records: Option<u64>,
+    /// Value size of the generated records, in bytes.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = 100,
+        conflicts_with = "log_dir"
+    )]
+    value_size: usize,
+    /// Codec of the generated log: none, gzip, snappy, lz4 or zstd.
+    #[arg(long, value_name = "CODEC", default_value_t = Compression::None, conflicts_with = "log_dir")]
+    codec: Compression,
+    /// Partitions of the generated log.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(i32).range(1..), conflicts_with = "log_dir")]
+    partitions: i32,
+    /// Rounds; every measurement runs once per round, interleaved [default: 3; --quick: 1].
+    #[arg(long, value_name = "N", value_parser = parse_at_least_one)]
+    rounds: Option<usize>,
+    /// One JSON object per measurement, then a summary.
+    #[arg(long)]
+    json: bool,
+    /// A quick check of the harness (CI): a tiny log, one round, caches
+    /// evicted with posix_fadvise only.
+    #[arg(long)]
+    quick: bool,
 }
 
 #[derive(Debug, Args)]
@@ -547,6 +585,19 @@ pub enum Command {
     Verify(VerifyConfig),
     Gen(GenConfig),
     Consume(ConsumeConfig),
+    Bench(BenchConfig),
+}
+
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// The log dir to measure; `None`: generate `gen` into a temporary dir.
+    pub log_dir: Option<PathBuf>,
+    /// What to generate (`log_dir` is set when run).
+    pub gen: kreplay::writer::GenConfig,
+    pub rounds: usize,
+    pub format: Format,
+    /// CI mode: tiny log, one round, no global drop_caches.
+    pub quick: bool,
 }
 
 /// Parses the command line into a [`Command`]; `Err` is clap's (usage error,
@@ -767,6 +818,23 @@ impl TryFrom<Cmd> for Command {
                 },
             }),
             Cmd::Consume(a) => Command::Consume(a.config()?),
+            Cmd::Bench(a) => Command::Bench(BenchConfig {
+                gen: kreplay::writer::GenConfig {
+                    partitions: a.partitions,
+                    records_per_topic: a.records.unwrap_or(if a.quick {
+                        20_000
+                    } else {
+                        4_000_000
+                    }),
+                    value_size: a.value_size,
+                    compression: a.codec,
+                    ..kreplay::writer::GenConfig::default()
+                },
+                log_dir: a.log_dir,
+                rounds: a.rounds.unwrap_or(if a.quick { 1 } else { 3 }),
+                format: format(a.json),
+                quick: a.quick,
+            }),
         })
     }
 }

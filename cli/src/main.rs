@@ -5,6 +5,7 @@
 //! calls the engine and prints. Data goes to stdout, diagnostics to stderr.
 
 mod args;
+mod bench;
 mod consume;
 mod dump;
 mod gen;

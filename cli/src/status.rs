@@ -65,6 +65,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Verify(config) => crate::verify::run(&config),
         Command::Gen(config) => crate::gen::run(&config),
         Command::Consume(config) => crate::consume::run(&config),
+        Command::Bench(config) => crate::bench::run(&config),
     };
     match result {
         Ok(status) => status.into(),
