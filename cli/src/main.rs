@@ -9,6 +9,7 @@ mod bench;
 mod consume;
 mod dump;
 mod gen;
+mod group;
 mod ls;
 mod output;
 mod record_format;

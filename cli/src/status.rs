@@ -66,6 +66,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Gen(config) => crate::gen::run(&config),
         Command::Consume(config) => crate::consume::run(&config),
         Command::Bench(config) => crate::bench::run(&config),
+        Command::Group(config) => crate::group::run(&config),
     };
     match result {
         Ok(status) => status.into(),

@@ -1,0 +1,428 @@
+//! `kreplay group`: list, describe, delete and reset consumer groups'
+//! committed offsets, like `kafka-consumer-groups`. Group membership does
+//! not exist yet: every group is `empty` and has no consumers.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use kreplay::{Consumer, ConsumerConfig, OffsetAndMetadata, OffsetStore, TopicPartition};
+use serde::Serialize;
+
+use crate::args::{
+    Format, GroupAction, GroupConfig, ResetConfig, ResetMode, ResetScope, ResetTarget,
+};
+use crate::output::{self, Out};
+use crate::status::{Diagnostics, Status};
+
+/// A group's state: membership does not exist yet, so always `empty`.
+const STATE_EMPTY: &str = "empty";
+
+/// Runs `kreplay group …`.
+pub fn run(config: &GroupConfig) -> anyhow::Result<Status> {
+    let diagnostics = Diagnostics::new(false);
+    let mut out = output::stdout();
+    let result = match &config.action {
+        GroupAction::List => list(config, &mut out),
+        GroupAction::Describe { group, log_dirs } => {
+            describe(config, group, log_dirs, &mut out, &diagnostics)
+        }
+        GroupAction::Delete { group } => delete(config, group, &diagnostics),
+        GroupAction::Reset(reset_config) => reset(config, reset_config, &mut out, &diagnostics),
+    };
+    match result {
+        Ok(status) => {
+            out.flush()?;
+            Ok(status)
+        }
+        Err(Failure::Io(error)) => Err(error.into()),
+        Err(Failure::Engine(error)) => {
+            out.flush()?;
+            diagnostics.error(&error);
+            Ok(Status::of_error(&error))
+        }
+        Err(Failure::Data(message)) => {
+            out.flush()?;
+            diagnostics.error(message);
+            Ok(Status::DataError)
+        }
+    }
+}
+
+/// Why a group command failed.
+#[derive(Debug)]
+enum Failure {
+    /// Writing stdout (a closed pipe ends quietly).
+    Io(std::io::Error),
+    /// The engine: I/O (exit 2) or corruption (exit 1).
+    Engine(kreplay::Error),
+    /// A data error (exit 1): the group does not exist, nothing to shift.
+    Data(String),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        Failure::Io(error)
+    }
+}
+
+impl From<kreplay::Error> for Failure {
+    fn from(error: kreplay::Error) -> Self {
+        Failure::Engine(error)
+    }
+}
+
+fn not_found(group: &str) -> Failure {
+    Failure::Data(format!(
+        "group not found: consumer group '{group}' does not exist"
+    ))
+}
+
+/// The store, or `None` when the state dir does not exist (then there is no
+/// group, and nothing is created).
+fn open_store(config: &GroupConfig, log_dirs: &[PathBuf]) -> Result<Option<OffsetStore>, Failure> {
+    if !config.state_dir.exists() {
+        return Ok(None);
+    }
+    Ok(Some(OffsetStore::open(&config.state_dir, log_dirs)?))
+}
+
+/// A consumer over the log dirs, used for log start / end offsets and
+/// offsets for times (assigned nothing, so it reads nothing).
+fn open_logs(log_dirs: &[PathBuf]) -> Result<Consumer, Failure> {
+    let mut consumer_config = ConsumerConfig::new(log_dirs.iter().cloned());
+    consumer_config.follow = false;
+    Ok(Consumer::new(consumer_config)?)
+}
+
+/// Writes rows as a table: columns two spaces apart, padded to the widest cell.
+fn table(out: &mut Out, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| -> std::io::Result<()> {
+        let mut text = String::new();
+        for (n, (cell, width)) in cells.zip(&widths).enumerate() {
+            if n + 1 == widths.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<width$}  "));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(&mut header.iter().copied())?;
+    for row in rows {
+        line(&mut row.iter().map(String::as_str))?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct GroupLine<'a> {
+    group: &'a str,
+    state: &'a str,
+    partitions: usize,
+}
+
+fn list(config: &GroupConfig, out: &mut Out) -> Result<Status, Failure> {
+    let mut lines = Vec::new();
+    if let Some(store) = open_store(config, &[])? {
+        for group in store.groups()? {
+            let partitions = store.committed_all(&group)?.len();
+            lines.push((group, partitions));
+        }
+    }
+    match config.format {
+        Format::Json => {
+            for (group, partitions) in &lines {
+                output::json_line(
+                    out,
+                    &GroupLine {
+                        group,
+                        state: STATE_EMPTY,
+                        partitions: *partitions,
+                    },
+                )?;
+            }
+        }
+        Format::Text => {
+            let rows: Vec<Vec<String>> = lines
+                .iter()
+                .map(|(group, partitions)| {
+                    vec![group.clone(), STATE_EMPTY.into(), partitions.to_string()]
+                })
+                .collect();
+            table(out, &["GROUP", "STATE", "PARTITIONS"], &rows)?;
+        }
+    }
+    Ok(Status::Ok)
+}
+
+#[derive(Serialize)]
+struct DescribeLine<'a> {
+    group: &'a str,
+    topic: &'a str,
+    partition: i32,
+    current_offset: i64,
+    /// `None`: the partition is not in the log dirs.
+    log_end_offset: Option<i64>,
+    lag: Option<i64>,
+    consumer_id: Option<&'a str>,
+    metadata: Option<&'a str>,
+}
+
+fn describe(
+    config: &GroupConfig,
+    group: &str,
+    log_dirs: &[PathBuf],
+    out: &mut Out,
+    diagnostics: &Diagnostics,
+) -> Result<Status, Failure> {
+    let store = open_store(config, log_dirs)?.ok_or_else(|| not_found(group))?;
+    if !store.groups()?.iter().any(|g| g == group) {
+        return Err(not_found(group));
+    }
+    let committed = store.committed_all(group)?;
+    let logs = open_logs(log_dirs)?;
+    let known: Vec<TopicPartition> = committed
+        .keys()
+        .filter(|tp| logs.partitions().any(|p| p == *tp))
+        .cloned()
+        .collect();
+    let ends = logs.end_offsets(&known)?;
+    let mut lines = Vec::new();
+    for (tp, offset) in &committed {
+        let log_end_offset = ends.get(tp).copied();
+        match log_end_offset {
+            None => diagnostics.warning(format_args!(
+                "{tp}: not in the log dirs (LOG-END-OFFSET and LAG unknown)"
+            )),
+            Some(end) if offset.offset > end => diagnostics.note(format_args!(
+                "{tp}: committed offset {} is past the log end offset {end}: lag shown as 0",
+                offset.offset
+            )),
+            Some(_) => {}
+        }
+        lines.push(DescribeLine {
+            group,
+            topic: &tp.topic,
+            partition: tp.partition,
+            current_offset: offset.offset,
+            log_end_offset,
+            lag: log_end_offset.map(|end| (end - offset.offset).max(0)),
+            consumer_id: None,
+            metadata: offset.metadata.as_deref(),
+        });
+    }
+    match config.format {
+        Format::Json => {
+            for line in &lines {
+                output::json_line(out, line)?;
+            }
+        }
+        Format::Text => {
+            let dash = |n: Option<i64>| n.map_or_else(|| "-".to_string(), |n| n.to_string());
+            let rows: Vec<Vec<String>> = lines
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.group.to_string(),
+                        l.topic.to_string(),
+                        l.partition.to_string(),
+                        l.current_offset.to_string(),
+                        dash(l.log_end_offset),
+                        dash(l.lag),
+                        "-".to_string(),
+                    ]
+                })
+                .collect();
+            table(
+                out,
+                &[
+                    "GROUP",
+                    "TOPIC",
+                    "PARTITION",
+                    "CURRENT-OFFSET",
+                    "LOG-END-OFFSET",
+                    "LAG",
+                    "CONSUMER-ID",
+                ],
+                &rows,
+            )?;
+        }
+    }
+    Ok(Status::Ok)
+}
+
+fn delete(config: &GroupConfig, group: &str, diagnostics: &Diagnostics) -> Result<Status, Failure> {
+    let store = open_store(config, &[])?.ok_or_else(|| not_found(group))?;
+    if !store.delete_group(group)? {
+        return Err(not_found(group));
+    }
+    diagnostics.note(format_args!("deleted group '{group}'"));
+    Ok(Status::Ok)
+}
+
+#[derive(Serialize)]
+struct PlanLine<'a> {
+    group: &'a str,
+    topic: &'a str,
+    partition: i32,
+    new_offset: i64,
+}
+
+fn reset(
+    config: &GroupConfig,
+    reset: &ResetConfig,
+    out: &mut Out,
+    diagnostics: &Diagnostics,
+) -> Result<Status, Failure> {
+    let group = reset.group.as_str();
+    let store = open_store(config, &reset.log_dirs)?;
+    let committed = match &store {
+        Some(store) => store.committed_all(group)?,
+        None => BTreeMap::new(),
+    };
+    let logs = open_logs(&reset.log_dirs)?;
+    let partitions: Vec<TopicPartition> = match &reset.scope {
+        ResetScope::AllTopics => committed.keys().cloned().collect(),
+        ResetScope::Topics(selections) => {
+            let mut partitions = Vec::new();
+            for selection in selections {
+                let of_topic = logs.partitions_for(&selection.topic);
+                if of_topic.is_empty() {
+                    return Err(kreplay::Error::Config(format!(
+                        "topic '{}' is not in the log dirs",
+                        selection.topic
+                    ))
+                    .into());
+                }
+                match &selection.partitions {
+                    None => partitions.extend(of_topic),
+                    Some(numbers) => {
+                        for &n in numbers {
+                            let tp = TopicPartition::new(selection.topic.clone(), n);
+                            if !of_topic.contains(&tp) {
+                                return Err(kreplay::Error::Config(format!(
+                                    "partition {tp} is not in the log dirs"
+                                ))
+                                .into());
+                            }
+                            partitions.push(tp);
+                        }
+                    }
+                }
+            }
+            partitions.sort();
+            partitions.dedup();
+            partitions
+        }
+    };
+    let missing: Vec<&TopicPartition> = partitions
+        .iter()
+        .filter(|tp| !logs.partitions().any(|p| p == *tp))
+        .collect();
+    if let Some(tp) = missing.first() {
+        return Err(kreplay::Error::Config(format!(
+            "partition {tp} (committed by group '{group}') is not in the log dirs"
+        ))
+        .into());
+    }
+    let starts = logs.beginning_offsets(&partitions)?;
+    let ends = logs.end_offsets(&partitions)?;
+    let time = match reset.target {
+        ResetTarget::Datetime(ms) => Some(ms),
+        ResetTarget::Duration(ms) => {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            Some(now.saturating_sub(ms))
+        }
+        _ => None,
+    };
+    let for_times = match time {
+        Some(ms) => {
+            logs.offsets_for_times(&partitions.iter().map(|tp| (tp.clone(), ms)).collect())?
+        }
+        None => BTreeMap::new(),
+    };
+    let mut plan = BTreeMap::new();
+    for tp in &partitions {
+        let (Some(&start), Some(&end)) = (starts.get(tp), ends.get(tp)) else {
+            continue;
+        };
+        let wanted = match reset.target {
+            ResetTarget::Earliest => start,
+            ResetTarget::Latest => end,
+            ResetTarget::Offset(n) => n,
+            ResetTarget::ShiftBy(n) => match committed.get(tp) {
+                Some(current) => current.offset.saturating_add(n),
+                None => {
+                    return Err(Failure::Data(format!(
+                        "cannot shift the offset of {tp}: group '{group}' has no committed offset for it"
+                    )))
+                }
+            },
+            ResetTarget::Datetime(_) | ResetTarget::Duration(_) => for_times
+                .get(tp)
+                .and_then(|found| found.as_ref().map(|t| t.offset))
+                .unwrap_or(end),
+        };
+        plan.insert(tp.clone(), wanted.clamp(start, end.max(start)));
+    }
+    match config.format {
+        Format::Json => {
+            for (tp, offset) in &plan {
+                output::json_line(
+                    out,
+                    &PlanLine {
+                        group,
+                        topic: &tp.topic,
+                        partition: tp.partition,
+                        new_offset: *offset,
+                    },
+                )?;
+            }
+        }
+        Format::Text => {
+            let rows: Vec<Vec<String>> = plan
+                .iter()
+                .map(|(tp, offset)| {
+                    vec![
+                        group.to_string(),
+                        tp.topic.clone(),
+                        tp.partition.to_string(),
+                        offset.to_string(),
+                    ]
+                })
+                .collect();
+            table(out, &["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"], &rows)?;
+        }
+    }
+    out.flush()?;
+    match reset.mode {
+        ResetMode::DryRun => diagnostics
+            .note("dry run: nothing written (rerun with --execute to write these offsets)"),
+        ResetMode::Execute => {
+            let store = match store {
+                Some(store) => store,
+                None => OffsetStore::open(&config.state_dir, &reset.log_dirs)?,
+            };
+            let offsets: BTreeMap<TopicPartition, OffsetAndMetadata> = plan
+                .into_iter()
+                .map(|(tp, offset)| (tp, OffsetAndMetadata::new(offset)))
+                .collect();
+            store.commit(group, &offsets)?;
+            diagnostics.note(format_args!(
+                "wrote {} offset(s) for group '{group}'",
+                offsets.len()
+            ));
+        }
+    }
+    Ok(Status::Ok)
+}
