@@ -3,17 +3,19 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::compression::Compression;
 use crate::error::{Corruption, Error, Result};
 pub use crate::log_dir::LOG_START_OFFSET_CHECKPOINT;
-use crate::record::{TimestampType, HEADER_SIZE_UP_TO_MAGIC};
+use crate::mmap::ReadStrategy;
+use crate::record::{read_log_overhead, ControlRecordType, RecordBatch, TimestampType};
+use crate::segment::{Segment, SegmentEnd};
 
 use super::encode::{
     BatchEncoder, BatchSpec, EndTransactionMarker, LegacySpec, RecordSpec, TransactionResult,
-    LOG_OVERHEAD, RECORD_BATCH_OVERHEAD,
+    LOG_OVERHEAD,
 };
 
 /// Kafka's `segment.bytes` default (1 GiB).
@@ -29,8 +31,6 @@ const OFFSET_INDEX_ENTRY: usize = 8;
 const TIME_INDEX_ENTRY: usize = 12;
 /// Kafka's `LegacyRecord.RECORD_OVERHEAD_V0`, the smallest `segment.bytes`.
 const MIN_SEGMENT_BYTES: u32 = 14;
-/// Largest control batch read back when reopening a partition.
-const MAX_CONTROL_BATCH_BYTES: u64 = 1 << 20;
 
 /// How a [`PartitionWriter`] lays out its partition. `Default` is Kafka's
 /// broker defaults, uncompressed, CreateTime, leader epoch 0, starting at
@@ -1046,15 +1046,6 @@ fn validate_options(options: &WriterOptions) -> Result<()> {
 }
 
 #[inline]
-fn be_i16(bytes: &[u8], at: usize) -> i16 {
-    let mut b = [0u8; 2];
-    if let Some(src) = bytes.get(at..at + 2) {
-        b.copy_from_slice(src);
-    }
-    i16::from_be_bytes(b)
-}
-
-#[inline]
 fn be_i32(bytes: &[u8], at: usize) -> i32 {
     let mut b = [0u8; 4];
     if let Some(src) = bytes.get(at..at + 4) {
@@ -1076,37 +1067,17 @@ fn be_i64(bytes: &[u8], at: usize) -> i64 {
 /// the start of `bytes`, from its header; `None` if the header is cut short
 /// or the length is impossible.
 fn batch_meta(bytes: &[u8]) -> Option<BatchMeta> {
-    let header = bytes.get(..LOG_OVERHEAD + 5)?;
-    let offset = be_i64(header, 0);
-    let length = be_i32(header, 8);
-    let magic = *header.get(16)? as i8;
-    let size = LOG_OVERHEAD as u64 + u64::try_from(length).ok()?;
-    match magic {
-        2 => {
-            let header = bytes.get(..RECORD_BATCH_OVERHEAD)?;
-            if size < RECORD_BATCH_OVERHEAD as u64 {
-                return None;
-            }
-            Some(BatchMeta {
-                size,
-                last_offset: offset + i64::from(be_i32(header, 23)),
-                max_timestamp: be_i64(header, 35),
-            })
-        }
-        0 => (size >= 26).then_some(BatchMeta {
-            size,
-            last_offset: offset,
-            max_timestamp: -1,
-        }),
-        1 => {
-            let header = bytes.get(..26)?;
-            (size >= 34).then(|| BatchMeta {
-                size,
-                last_offset: offset,
-                max_timestamp: be_i64(header, 18),
-            })
-        }
-        _ => None,
+    let (_, length) = read_log_overhead(bytes)?;
+    let size = usize::try_from(length).ok()?.checked_add(LOG_OVERHEAD)?;
+    let batch = RecordBatch::parse(bytes.get(..size)?).ok()?;
+    Some(meta_of(&batch))
+}
+
+fn meta_of(batch: &RecordBatch<'_>) -> BatchMeta {
+    BatchMeta {
+        size: batch.size_in_bytes() as u64,
+        last_offset: batch.last_offset(),
+        max_timestamp: batch.max_timestamp().unwrap_or(-1),
     }
 }
 
@@ -1124,142 +1095,62 @@ struct ScannedBatch {
     control_type: Option<i16>,
 }
 
-/// Walks the batch headers of a `.log` file, calling `f(position, batch)`.
-/// A cut-short or impossible batch is an error: the writer does not append
-/// after damage.
+/// Walks the batches of a `.log` file (the engine's own framing, no CRC
+/// check), calling `f(position, batch)`. Corruption or a torn tail is an
+/// error: the writer does not append after damage.
 fn scan_segment(path: &Path, mut f: impl FnMut(u64, &ScannedBatch)) -> Result<()> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    let mut reader = BufReader::with_capacity(1 << 16, file);
-    let mut position = 0u64;
-    let mut header = [0u8; RECORD_BATCH_OVERHEAD];
-    while position < file_len {
-        let corrupt = |offset: Option<i64>, detail: String| Error::Corrupt {
-            path: path.to_path_buf(),
-            position,
-            offset,
-            kind: Corruption::malformed("batch", detail),
-        };
-        // Read the bytes up to the magic first, then only as much of the
-        // header as this batch has: a legacy message can be shorter than a
-        // v2 header, and reading past it would swallow the next one.
-        let remaining = file_len - position;
-        let mut available = remaining.min(HEADER_SIZE_UP_TO_MAGIC as u64) as usize;
-        reader
-            .read_exact(header.get_mut(..available).unwrap_or_default())
-            .map_err(|e| Error::io(path, e))?;
-        if available == HEADER_SIZE_UP_TO_MAGIC {
-            let length = u64::try_from(be_i32(&header, 8)).unwrap_or(0);
-            let header_len: u64 = match header.get(16).map(|&m| m as i8) {
-                Some(2) => RECORD_BATCH_OVERHEAD as u64,
-                Some(1) => 26,
-                _ => HEADER_SIZE_UP_TO_MAGIC as u64,
-            };
-            let wanted = header_len.min(LOG_OVERHEAD as u64 + length).min(remaining) as usize;
-            if wanted > available {
-                reader
-                    .read_exact(header.get_mut(available..wanted).unwrap_or_default())
-                    .map_err(|e| Error::io(path, e))?;
-                available = wanted;
-            }
-        }
-        let head = header.get(..available).unwrap_or_default();
-        let Some(meta) = batch_meta(head) else {
-            return Err(corrupt(
-                None,
-                "cut short or impossible batch header; refusing to append after it".into(),
-            ));
-        };
-        let base_offset = be_i64(head, 0);
-        if position + meta.size > file_len {
-            return Err(corrupt(
-                Some(base_offset),
-                format!(
-                    "batch of {} bytes runs past the end of the file ({file_len} bytes); refusing to append after it",
-                    meta.size
-                ),
-            ));
-        }
-        let magic = head.get(16).map_or(-1, |&m| m as i8);
-        let mut consumed = available as u64;
-        let mut scanned = ScannedBatch {
-            meta,
-            base_offset,
-            producer_id: None,
-            producer_epoch: -1,
-            base_sequence: None,
-            is_transactional: false,
-            is_control: false,
-            control_type: None,
-        };
-        if magic == 2 {
-            let attributes = be_i16(head, 21);
-            let producer_id = be_i64(head, 43);
-            scanned.producer_id = (producer_id >= 0).then_some(producer_id);
-            scanned.producer_epoch = be_i16(head, 51);
-            let base_sequence = be_i32(head, 53);
-            scanned.base_sequence = (base_sequence >= 0).then_some(base_sequence);
-            scanned.is_transactional = attributes & 0x10 != 0;
-            scanned.is_control = attributes & 0x20 != 0;
-            if scanned.is_control && attributes & 0x07 == 0 {
-                let rest_len = meta.size - consumed;
-                if rest_len > MAX_CONTROL_BATCH_BYTES {
-                    return Err(corrupt(
-                        Some(base_offset),
-                        format!("control batch of {} bytes", meta.size),
-                    ));
-                }
-                let mut rest = vec![0u8; rest_len as usize];
-                reader
-                    .read_exact(&mut rest)
-                    .map_err(|e| Error::io(path, e))?;
-                consumed += rest_len;
-                scanned.control_type = control_type_of_first_record(&rest);
-            }
+    let segment = Segment::open(path, ReadStrategy::Read)?;
+    let mut batches = segment.batches_from(0, false);
+    let mut inflater = crate::record::Inflater::default();
+    for batch in batches.by_ref() {
+        let batch = batch?;
+        let control_type = if batch.is_control_batch() {
+            let records = batch
+                .records(&mut inflater)
+                .map_err(|kind| segment.corrupt(batch.position, Some(batch.base_offset()), kind))?;
+            records
+                .flatten()
+                .next()
+                .and_then(|r| r.control_type())
+                .map(control_type_id)
         } else {
-            // Legacy messages: the offset field is the (last) offset.
-            scanned.base_offset = meta.last_offset;
-        }
-        let skip = meta.size - consumed;
-        if skip > 0 {
-            reader
-                .seek(SeekFrom::Current(skip as i64))
-                .map_err(|e| Error::io(path, e))?;
-        }
-        f(position, &scanned);
-        position += meta.size;
+            None
+        };
+        let scanned = ScannedBatch {
+            meta: meta_of(&batch),
+            base_offset: batch.base_offset(),
+            producer_id: batch.producer_id(),
+            producer_epoch: batch.producer_epoch().unwrap_or(-1),
+            base_sequence: batch.base_sequence(),
+            is_transactional: batch.is_transactional(),
+            is_control: batch.is_control_batch(),
+            control_type,
+        };
+        f(batch.position, &scanned);
     }
-    Ok(())
+    match batches.end() {
+        Some(SegmentEnd::TornTail(tail)) => Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            position: tail.valid_bytes,
+            offset: None,
+            kind: Corruption::malformed("batch", format!("{tail}; refusing to append after it")),
+        }),
+        _ => Ok(()),
+    }
 }
 
-/// Reads the control type from the key of the first record of an
-/// uncompressed control batch's records.
-fn control_type_of_first_record(records: &[u8]) -> Option<i16> {
-    let mut position = 0usize;
-    let _length = read_varlong(records, &mut position)?;
-    position += 1; // attributes
-    let _timestamp_delta = read_varlong(records, &mut position)?;
-    let _offset_delta = read_varlong(records, &mut position)?;
-    let key_length = read_varlong(records, &mut position)?;
-    if key_length < 4 {
-        return None;
+/// Kafka's control record type id.
+fn control_type_id(kind: ControlRecordType) -> i16 {
+    match kind {
+        ControlRecordType::Abort => 0,
+        ControlRecordType::Commit => 1,
+        ControlRecordType::LeaderChange => 2,
+        ControlRecordType::SnapshotHeader => 3,
+        ControlRecordType::SnapshotFooter => 4,
+        ControlRecordType::KRaftVersion => 5,
+        ControlRecordType::KRaftVoters => 6,
+        ControlRecordType::Unknown(id) => id,
     }
-    let key = records.get(position..position + 4)?;
-    Some(be_i16(key, 2))
-}
-
-/// Reads a zigzag varint/varlong (up to 10 bytes).
-fn read_varlong(bytes: &[u8], position: &mut usize) -> Option<i64> {
-    let mut value = 0u64;
-    for shift in (0..70).step_by(7) {
-        let byte = *bytes.get(*position)?;
-        *position += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some(((value >> 1) as i64) ^ -((value & 1) as i64));
-        }
-    }
-    None
 }
 
 /// Writes a Kafka offset checkpoint file (the format of
