@@ -497,9 +497,8 @@ impl Fetcher {
         let segment_end = iter.end().cloned();
         // Where the next fetch starts.
         match (&end, segment_end) {
-            (FetchEnd::More, Some(SegmentEnd::Clean | SegmentEnd::TornTail(_))) => {
-                if let Some(SegmentEnd::TornTail(tail)) = segment_end_tail(&segment, next_position)
-                {
+            (FetchEnd::More, Some(segment_end @ (SegmentEnd::Clean | SegmentEnd::TornTail(_)))) => {
+                if let SegmentEnd::TornTail(tail) = segment_end {
                     let is_last = reader
                         .partition
                         .as_ref()
@@ -568,14 +567,6 @@ fn empty_fetch(partition: usize, epoch: u64, segment: Segment, end: FetchEnd) ->
         budget_bytes: 0,
         end,
     }
-}
-
-/// The torn tail after `position`, if any (for the warning on a torn tail in
-/// a segment that is not the last).
-fn segment_end_tail(segment: &Segment, position: u64) -> Option<SegmentEnd> {
-    let mut iter = segment.batches_from(position, false);
-    while let Some(Ok(_)) = iter.next() {}
-    iter.end().cloned()
 }
 
 /// Opens the partition and finds the batch holding the fetch offset, if not
