@@ -53,8 +53,8 @@ fn write(dir: &Path, topic: &str, partition: i32, ops: &[Op]) -> Vec<ModelRecord
     let mut model = Vec::new();
     let mut n = 0u64;
     for op in ops {
-        let (count, step) = match op {
-            Op::Batch { records, .. } | Op::Txn { records, .. } => (*records, 1),
+        let count = match op {
+            Op::Batch { records, .. } | Op::Txn { records, .. } => *records,
         };
         let mut specs: Vec<RecordSpec> = (0..count)
             .map(|_| {
@@ -64,7 +64,6 @@ fn write(dir: &Path, topic: &str, partition: i32, ops: &[Op]) -> Vec<ModelRecord
             })
             .collect();
         fill_offset_deltas(&mut specs);
-        let _ = step;
         match op {
             Op::Batch { codec, gap, .. } => {
                 let base_offset = writer.next_offset() + gap;
@@ -230,12 +229,12 @@ fn resume_from_commit_continues_exactly() {
         c
     };
     let mut got = Vec::new();
+    // Records processed but never committed by the previous "crashed" run.
+    let mut uncommitted: Vec<(i64, Vec<u8>)> = Vec::new();
     for round in 0..100 {
         let mut c = open();
-        // A few polls, committing after each, then "crash" (drop) — except
-        // one poll's records are processed but never committed: they come
-        // again (at-least-once).
-        let mut uncommitted = 0;
+        // A few polls, committing after each, then "crash" (drop); in odd
+        // rounds the last poll's records are processed but not committed.
         for poll in 0..3 {
             let records = c.poll(Duration::from_secs(2)).unwrap();
             let batch: Vec<(i64, Vec<u8>)> = records
@@ -245,14 +244,18 @@ fn resume_from_commit_continues_exactly() {
                     (r.offset(), r.value().unwrap().to_vec())
                 })
                 .collect();
+            if poll == 0 && !uncommitted.is_empty() {
+                // At-least-once: the uncommitted records come again, first.
+                assert!(batch.starts_with(&uncommitted[..uncommitted.len().min(batch.len())]));
+                uncommitted.clear();
+            }
             if poll == 2 && round % 2 == 1 {
-                uncommitted = batch.len();
+                uncommitted = batch;
                 break; // processed, not committed
             }
             got.extend(batch);
             c.commit_sync().unwrap();
         }
-        let _ = uncommitted;
         if c.at_end() && got.len() >= model.len() {
             break;
         }
