@@ -269,15 +269,18 @@ impl<'a> Cursor<'a> {
 }
 
 /// Zigzag-encodes `value` as a varint into `out` (for the writer and tests).
+#[inline]
 pub fn write_varint(value: i32, out: &mut Vec<u8>) {
     write_unsigned(((value << 1) ^ (value >> 31)) as u32 as u64, out);
 }
 
 /// Zigzag-encodes `value` as a varlong into `out`.
+#[inline]
 pub fn write_varlong(value: i64, out: &mut Vec<u8>) {
     write_unsigned(((value << 1) ^ (value >> 63)) as u64, out);
 }
 
+#[inline]
 fn write_unsigned(mut v: u64, out: &mut Vec<u8>) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);

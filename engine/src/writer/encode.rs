@@ -600,26 +600,17 @@ impl<'a> FieldWriter<'a> {
 // Varints (Kafka's ByteUtils.writeVarint / writeVarlong: zigzag, then 7 bits
 // per byte, low group first).
 
-/// Appends `value` as a zigzag varint.
+/// Appends `value` as a zigzag varint (the engine's one encoder, in
+/// `record`, with the writer's argument order).
 #[inline]
 pub(crate) fn put_varint(out: &mut Vec<u8>, value: i32) {
-    let mut v = ((value << 1) ^ (value >> 31)) as u32;
-    while v >= 0x80 {
-        out.push((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+    crate::record::write_varint(value, out);
 }
 
 /// Appends `value` as a zigzag varlong.
 #[inline]
 pub(crate) fn put_varlong(out: &mut Vec<u8>, value: i64) {
-    let mut v = ((value << 1) ^ (value >> 63)) as u64;
-    while v >= 0x80 {
-        out.push((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+    crate::record::write_varlong(value, out);
 }
 
 /// Bytes `put_varint(value)` writes.
@@ -752,15 +743,15 @@ fn write_legacy_message(
 mod tests {
     use super::*;
 
-    /// Bit-by-bit CRC-32C (reflected polynomial 0x82F63B78), independent of
-    /// crc-fast.
-    fn naive_crc32c(bytes: &[u8]) -> u32 {
+    /// Bit-by-bit reflected CRC-32 with the given polynomial, independent of
+    /// crc-fast and crc32fast.
+    fn naive_crc(polynomial: u32, bytes: &[u8]) -> u32 {
         let mut crc = !0u32;
         for &byte in bytes {
             crc ^= u32::from(byte);
             for _ in 0..8 {
                 crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0x82F6_3B78
+                    (crc >> 1) ^ polynomial
                 } else {
                     crc >> 1
                 };
@@ -769,20 +760,14 @@ mod tests {
         !crc
     }
 
-    /// Bit-by-bit CRC-32 (IEEE, reflected 0xEDB88320), independent of crc32fast.
+    /// CRC-32C (Castagnoli, reflected 0x82F63B78).
+    fn naive_crc32c(bytes: &[u8]) -> u32 {
+        naive_crc(0x82F6_3B78, bytes)
+    }
+
+    /// CRC-32 (IEEE, reflected 0xEDB88320).
     fn naive_crc32(bytes: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for &byte in bytes {
-            crc ^= u32::from(byte);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
+        naive_crc(0xEDB8_8320, bytes)
     }
 
     /// Naive zigzag varint: 7 bits at a time through a u128, no shortcuts.
