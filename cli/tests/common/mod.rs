@@ -9,6 +9,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "../../../engine/tests/common/corpus.rs"]
+mod corpus;
+#[allow(unused_imports)] // each test binary uses some of them
+pub use corpus::{
+    cases_under, corpus_roots, read_case_json, read_expected, shared_conformance, workspace_root,
+};
+
 /// The fields of the conformance schema, in order.
 pub const CONFORMANCE_FIELDS: [&str; 9] = [
     "topic",
@@ -116,65 +123,6 @@ pub fn output_within(command: &mut Command, timeout: Duration) -> Option<Output>
     })
 }
 
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// `../shared/conformance` beside the checkout, when present.
-pub fn shared_conformance() -> Option<PathBuf> {
-    let p = workspace_root().parent()?.join("shared/conformance");
-    p.is_dir().then_some(p)
-}
-
-/// `fixtures/conformance/<kind>`, and `../shared/conformance/<kind>` when
-/// present (printing "skipped" when not).
-pub fn corpus_roots(kind: &str) -> Vec<PathBuf> {
-    let mut roots = vec![workspace_root().join("fixtures/conformance").join(kind)];
-    match shared_conformance()
-        .map(|s| s.join(kind))
-        .filter(|p| p.is_dir())
-    {
-        Some(p) => roots.push(p),
-        None => eprintln!("skipped: ../shared/conformance/{kind} is not present"),
-    }
-    roots
-}
-
-/// Case directories (holding `expected.jsonl`) under `root`, at any depth.
-pub fn cases_under(root: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        if dir.join("expected.jsonl").is_file() {
-            found.push(dir);
-            continue;
-        }
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            for e in entries.flatten() {
-                if e.path().is_dir() {
-                    stack.push(e.path());
-                }
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-pub fn read_expected(case: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(case.join("expected.jsonl")).unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-pub fn read_case_json(case: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).unwrap()).unwrap()
-}
-
 /// `value` restricted to the conformance fields.
 pub fn conformance_fields(value: &Value) -> Value {
     let mut out = serde_json::Map::new();
@@ -186,25 +134,11 @@ pub fn conformance_fields(value: &Value) -> Value {
     Value::Object(out)
 }
 
-/// Describes the first difference between dumped and expected records.
+/// Describes the first difference between dumped and expected records
+/// (compared on the conformance fields only).
 pub fn records_diff(case: &Path, got: &[Value], expected: &[Value]) -> Option<String> {
-    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
-        let g = conformance_fields(g);
-        if &g != e {
-            return Some(format!(
-                "{}: record #{i} differs:\n  got      {g}\n  expected {e}",
-                case.display()
-            ));
-        }
-    }
-    (got.len() != expected.len()).then(|| {
-        format!(
-            "{}: {} records dumped, {} expected",
-            case.display(),
-            got.len(),
-            expected.len()
-        )
-    })
+    let got: Vec<Value> = got.iter().map(conformance_fields).collect();
+    corpus::records_diff(case, &got, expected)
 }
 
 /// Runs the conformance dump of a case dir.

@@ -8,6 +8,10 @@ use base64::Engine as _;
 use kreplay::{list_partitions, Partition, ReadOptions, Record, SegmentEnd};
 use serde_json::{json, Value};
 
+mod corpus;
+#[allow(unused_imports)] // each test binary uses some of them
+pub use corpus::*;
+
 /// How one segment's read ended.
 #[derive(Debug)]
 pub struct SegmentOutcome {
@@ -97,84 +101,9 @@ pub fn dump_log_dir(root: &Path, options: ReadOptions) -> (Vec<Value>, Vec<Segme
     (out, outcomes)
 }
 
-pub fn read_expected(case: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(case.join("expected.jsonl")).unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-pub fn read_case_json(case: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).unwrap()).unwrap()
-}
-
-/// Compares record lists; describes the first difference.
-pub fn records_diff(case: &Path, got: &[Value], expected: &[Value]) -> Option<String> {
-    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
-        if g != e {
-            return Some(format!(
-                "{}: record #{i} differs:\n  got      {g}\n  expected {e}",
-                case.display()
-            ));
-        }
-    }
-    (got.len() != expected.len()).then(|| {
-        format!(
-            "{}: {} records decoded, {} expected",
-            case.display(),
-            got.len(),
-            expected.len()
-        )
-    })
-}
-
 /// Compares record lists, naming the first difference.
 pub fn assert_records_eq(case: &Path, got: &[Value], expected: &[Value]) {
     if let Some(diff) = records_diff(case, got, expected) {
         panic!("{diff}");
     }
-}
-
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// `fixtures/conformance/<kind>` (always there) and
-/// `../shared/conformance/<kind>` when a shared dir sits beside the checkout.
-pub fn corpus_roots(kind: &str) -> Vec<PathBuf> {
-    let mut roots = vec![workspace_root().join("fixtures/conformance").join(kind)];
-    if let Some(shared) = shared_conformance() {
-        roots.push(shared.join(kind));
-    }
-    roots.retain(|r| r.is_dir());
-    roots
-}
-
-pub fn shared_conformance() -> Option<PathBuf> {
-    let p = workspace_root().parent()?.join("shared/conformance");
-    p.is_dir().then_some(p)
-}
-
-/// Case directories (holding `expected.jsonl`) under `root`, at any depth.
-pub fn cases_under(root: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        if dir.join("expected.jsonl").is_file() {
-            found.push(dir);
-            continue;
-        }
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            for e in entries.flatten() {
-                if e.path().is_dir() {
-                    stack.push(e.path());
-                }
-            }
-        }
-    }
-    found.sort();
-    found
 }
