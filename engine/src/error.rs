@@ -48,6 +48,16 @@ pub enum Error {
     /// A configuration value or argument the engine cannot use.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A consumer-group operation the group's state refuses: a commit for a
+    /// partition this member does not own (Kafka's fencing), a join Kafka
+    /// would refuse, a reset or delete while members are live.
+    #[error("group {group:?}: {reason}")]
+    Group {
+        /// The group id.
+        group: String,
+        /// What was refused and why.
+        reason: String,
+    },
 }
 
 impl Error {

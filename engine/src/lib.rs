@@ -73,11 +73,14 @@ pub mod writer;
 
 pub use compression::{compress, Compression, Decompressor};
 pub use consumer::{
-    AutoOffsetReset, Consumer, ConsumerConfig, ConsumerRecord, ConsumerRecordIter, ConsumerRecords,
-    IsolationLevel,
+    AutoOffsetReset, Consumer, ConsumerConfig, ConsumerRebalanceListener, ConsumerRecord,
+    ConsumerRecordIter, ConsumerRecords, IsolationLevel,
 };
 pub use error::{Corruption, Error, Result};
-pub use group::{Assignor, CooperativeAssignment, GroupAssignment, Subscription, UnknownAssignor};
+pub use group::{
+    Assignor, ConsumerGroupState, CooperativeAssignment, GroupAssignment, GroupDescription,
+    MemberDescription, Subscription, UnknownAssignor,
+};
 pub use log_dir::{
     classify, list_partitions, read_offset_checkpoint, LogPath, PartitionDir, TopicPartition,
     LOG_START_OFFSET_CHECKPOINT,

@@ -321,22 +321,15 @@ impl OffsetStore {
 
     /// Deletes `group`: its committed offsets and everything else in its
     /// directory. Returns whether the group existed. The group disappears
-    /// atomically (its directory is renamed away, then removed).
+    /// atomically (its directory is renamed away, then removed). Refused
+    /// ([`Error::Group`]) while the group has live members, as Kafka refuses
+    /// to delete a group that is not empty.
     pub fn delete_group(&self, group: &str) -> Result<bool> {
-        let dir = self.group_path(group)?;
-        let groups_dir = self.groups_dir();
-        let Some(lock) = lock_group(&dir, false)? else {
+        let Some(lock) = self.lock(group, false)? else {
             return Ok(false);
         };
-        let trash = groups_dir.join(format!(
-            "{DELETED_PREFIX}{}.{}",
-            std::process::id(),
-            UNIQUE.fetch_add(1, Ordering::Relaxed)
-        ));
-        fs::rename(&dir, &trash).map_err(|e| Error::io(&dir, e))?;
-        drop(lock);
-        sync_dir(&groups_dir)?;
-        remove_deleted(&groups_dir);
+        crate::group::refuse_live_members(group, &lock.dir, "it cannot be deleted")?;
+        self.delete_group_locked(lock)?;
         Ok(true)
     }
 
@@ -371,12 +364,91 @@ impl OffsetStore {
                 io::Error::new(io::ErrorKind::NotFound, "group dir vanished"),
             ));
         };
-        let path = dir.join(OFFSETS_FILE);
-        let mut stored = read_offsets_file(&path)?.unwrap_or_default();
-        change(&mut stored);
-        remove_stale_temps(dir);
-        write_atomically(dir, &path, render(&stored).as_bytes())
+        update_locked(dir, change)
     }
+
+    /// Takes `group`'s lock (the one every commit takes), creating the group
+    /// dir when `create`; `None` when the group does not exist and `!create`.
+    /// Group membership changes its state under this lock too, so a commit
+    /// checked under it cannot interleave with a rebalance.
+    pub(crate) fn lock(&self, group: &str, create: bool) -> Result<Option<GroupLock>> {
+        let dir = self.group_path(group)?;
+        Ok(lock_group(&dir, create)?.map(|file| GroupLock { _file: file, dir }))
+    }
+
+    /// [`commit`](Self::commit) with the group's lock already held.
+    pub(crate) fn commit_locked(
+        &self,
+        lock: &GroupLock,
+        offsets: &BTreeMap<TopicPartition, OffsetAndMetadata>,
+    ) -> Result<()> {
+        for (topic_partition, offset) in offsets {
+            validate_entry(topic_partition, offset)?;
+        }
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        update_locked(&lock.dir, |stored| {
+            for (topic_partition, offset) in offsets {
+                stored.insert(topic_partition.clone(), offset.clone());
+            }
+        })
+    }
+
+    /// [`delete_offsets`](Self::delete_offsets) with the group's lock held.
+    pub(crate) fn delete_offsets_locked(
+        &self,
+        lock: &GroupLock,
+        partitions: &[TopicPartition],
+    ) -> Result<()> {
+        if partitions.is_empty() || !lock.dir.join(OFFSETS_FILE).exists() {
+            return Ok(());
+        }
+        update_locked(&lock.dir, |stored| {
+            for topic_partition in partitions {
+                stored.remove(topic_partition);
+            }
+        })
+    }
+
+    /// [`delete_group`](Self::delete_group) with the group's lock held.
+    pub(crate) fn delete_group_locked(&self, lock: GroupLock) -> Result<()> {
+        let groups_dir = self.groups_dir();
+        let trash = groups_dir.join(format!(
+            "{DELETED_PREFIX}{}.{}",
+            std::process::id(),
+            UNIQUE.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::rename(&lock.dir, &trash).map_err(|e| Error::io(&lock.dir, e))?;
+        drop(lock);
+        sync_dir(&groups_dir)?;
+        remove_deleted(&groups_dir);
+        Ok(())
+    }
+
+    /// The group's directory path (not created).
+    pub(crate) fn group_path_of(&self, group: &str) -> Result<PathBuf> {
+        self.group_path(group)
+    }
+}
+
+/// A group's lock, held until dropped; `dir` is the group's directory.
+#[derive(Debug)]
+pub(crate) struct GroupLock {
+    _file: File,
+    pub(crate) dir: PathBuf,
+}
+
+/// Read-modify-write of a group's offsets file; the group lock is held.
+fn update_locked(
+    dir: &Path,
+    change: impl FnOnce(&mut BTreeMap<TopicPartition, OffsetAndMetadata>),
+) -> Result<()> {
+    let path = dir.join(OFFSETS_FILE);
+    let mut stored = read_offsets_file(&path)?.unwrap_or_default();
+    change(&mut stored);
+    remove_stale_temps(dir);
+    write_atomically(dir, &path, render(&stored).as_bytes())
 }
 
 /// Checks one entry of a commit.
@@ -412,7 +484,7 @@ fn validate_entry(topic_partition: &TopicPartition, offset: &OffsetAndMetadata) 
 }
 
 /// At most 40 characters of a name, for error messages.
-fn short(name: &str) -> String {
+pub(crate) fn short(name: &str) -> String {
     let mut chars = name.chars();
     let head: String = chars.by_ref().take(40).collect();
     if chars.next().is_some() {
@@ -433,7 +505,7 @@ fn is_field_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
 }
 
-fn percent_encode(text: &str, keep: fn(u8) -> bool) -> String {
+pub(crate) fn percent_encode(text: &str, keep: fn(u8) -> bool) -> String {
     let mut out = String::with_capacity(text.len());
     for &b in text.as_bytes() {
         if keep(b) {
@@ -455,7 +527,7 @@ fn hex_digit(nibble: u8) -> char {
 
 /// Decodes `%XX` escapes (either case); other bytes stand for themselves.
 /// `None` for a bad escape or a result that is not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
     let mut out = Vec::with_capacity(text.len());
     let mut bytes = text.bytes();
     while let Some(b) = bytes.next() {
@@ -587,7 +659,7 @@ fn parse_offsets(path: &Path, bytes: &[u8]) -> Result<BTreeMap<TopicPartition, O
 }
 
 /// A non-negative decimal number made of ASCII digits only.
-fn parse_digits<T: std::str::FromStr>(text: &str) -> Option<T> {
+pub(crate) fn parse_digits<T: std::str::FromStr>(text: &str) -> Option<T> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -677,7 +749,7 @@ fn render(entries: &BTreeMap<TopicPartition, OffsetAndMetadata>) -> String {
 
 /// Writes `contents` to a new temporary file in `dir`, syncs it, renames it
 /// over `target` and syncs `dir`. The temporary file is removed on failure.
-fn write_atomically(dir: &Path, target: &Path, contents: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(dir: &Path, target: &Path, contents: &[u8]) -> Result<()> {
     let (temp_path, mut file) = create_temp(dir)?;
     let written = write_contents(&mut file, contents)
         .and_then(|()| file.sync_all())
@@ -756,7 +828,7 @@ fn remove_deleted(groups_dir: &Path) {
 
 /// Creates `dir` and any missing parents, syncing each parent whose
 /// directory entries changed.
-fn create_dir_durable(dir: &Path) -> Result<()> {
+pub(crate) fn create_dir_durable(dir: &Path) -> Result<()> {
     match fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => return Ok(()),
         Ok(_) => {
@@ -784,7 +856,7 @@ fn create_dir_durable(dir: &Path) -> Result<()> {
 }
 
 /// Makes `dir`'s entries (a rename, a new file) durable.
-fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         let synced = File::open(dir).and_then(|d| d.sync_all());
@@ -862,13 +934,13 @@ fn lock_exclusive(_file: &File) -> io::Result<()> {
 }
 
 #[cfg(unix)]
-fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+pub(crate) fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
     use std::os::unix::fs::MetadataExt;
     a.dev() == b.dev() && a.ino() == b.ino()
 }
 
 #[cfg(not(unix))]
-fn same_file(_a: &fs::Metadata, _b: &fs::Metadata) -> bool {
+pub(crate) fn same_file(_a: &fs::Metadata, _b: &fs::Metadata) -> bool {
     true
 }
 

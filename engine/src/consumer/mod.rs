@@ -10,10 +10,15 @@
 //! caller's processing. Positions advance past what `poll` returned;
 //! [`Consumer::commit_sync`] stores them for the group (at-least-once, as in
 //! Kafka).
+//!
+//! With a `group_id`, [`Consumer::subscribe`] makes the consumer a member of
+//! the group (see `group::membership`): `poll` takes part in rebalances,
+//! tells a [`ConsumerRebalanceListener`] what is revoked, lost and
+//! assigned, and reads only partitions it owns.
 
 mod fetcher;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -21,6 +26,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::group::membership::{Membership, MembershipConfig};
+use crate::group::Assignor;
 use crate::log_dir::{list_partitions, PartitionDir, TopicPartition};
 use crate::mmap::ReadStrategy;
 use crate::offsets::{OffsetAndMetadata, OffsetStore};
@@ -123,6 +130,20 @@ pub struct ConsumerConfig {
     pub max_inflated_bytes: usize,
     /// Completed fetches the ring holds.
     pub fetch_queue: usize,
+    /// `client.id` ("kreplay"): part of member ids, shown by `group describe`.
+    pub client_id: String,
+    /// `group.instance.id`: makes the member static.
+    pub group_instance_id: Option<String>,
+    /// `partition.assignment.strategy` (range).
+    pub partition_assignment_strategy: Assignor,
+    /// `session.timeout.ms` (45 s): a member that stops heartbeating is
+    /// evicted after this long; a static member's partitions wait this long
+    /// for it to come back. A member whose process dies is seen at once.
+    pub session_timeout: Duration,
+    /// `heartbeat.interval.ms` (3 s): how often a member heartbeats and
+    /// checks the group for membership changes (so a dead member's
+    /// partitions are taken over within about this long).
+    pub heartbeat_interval: Duration,
 }
 
 impl ConsumerConfig {
@@ -143,6 +164,11 @@ impl ConsumerConfig {
             follow: false,
             max_inflated_bytes: DEFAULT_MAX_INFLATED_BYTES,
             fetch_queue: 64,
+            client_id: "kreplay".into(),
+            group_instance_id: None,
+            partition_assignment_strategy: Assignor::Range,
+            session_timeout: Duration::from_secs(45),
+            heartbeat_interval: Duration::from_secs(3),
         }
     }
 
@@ -210,6 +236,56 @@ pub struct Consumer {
     buffered: VecDeque<Buffered>,
     spans: Vec<Span>,
     offsets: Option<OffsetStore>,
+    /// Source of position epochs: unique per consumer, so a fetch made
+    /// before any seek or reassignment can never match a later one.
+    epochs: u64,
+    /// The group membership of a subscribed consumer with a group id.
+    membership: Option<Membership>,
+    /// Topics of the subscription.
+    subscription: Vec<String>,
+    listener: Option<Box<dyn ConsumerRebalanceListener>>,
+    /// A listener callback is running (poll is refused meanwhile).
+    in_callback: bool,
+    /// When to next try to take pending partitions.
+    next_acquire: Instant,
+}
+
+/// Kafka's `ConsumerRebalanceListener`: told, from inside
+/// [`Consumer::poll`], when the group moves partitions.
+///
+/// Each callback gets the consumer, to commit or seek. A partition is
+/// revoked before another member can take it, so committing in
+/// [`on_partitions_revoked`](Self::on_partitions_revoked) hands over exactly
+/// where this member stopped. Partitions reported lost were taken from this
+/// member without asking (it was evicted, or its group deleted): commits for
+/// them are refused.
+pub trait ConsumerRebalanceListener: Send {
+    /// Partitions this member is about to give up; it still owns them.
+    fn on_partitions_revoked(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
+        let _ = (consumer, partitions);
+    }
+
+    /// Partitions this member now owns, positioned at the group's committed
+    /// offsets (else per `auto_offset_reset`). With an eager assignor they
+    /// may arrive over several polls, as their previous owners let go.
+    fn on_partitions_assigned(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
+        let _ = (consumer, partitions);
+    }
+
+    /// Partitions this member lost without being asked. As in Kafka, the
+    /// default calls [`on_partitions_revoked`](Self::on_partitions_revoked)
+    /// (whose commits are refused).
+    fn on_partitions_lost(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
+        self.on_partitions_revoked(consumer, partitions);
+    }
+}
+
+/// Which listener callback to run.
+#[derive(Debug, Clone, Copy)]
+enum Callback {
+    Revoked,
+    Assigned,
+    Lost,
 }
 
 impl fmt::Debug for Consumer {
@@ -270,6 +346,12 @@ impl Consumer {
             buffered: VecDeque::new(),
             spans: Vec::new(),
             offsets,
+            epochs: 0,
+            membership: None,
+            subscription: Vec::new(),
+            listener: None,
+            in_callback: false,
+            next_acquire: Instant::now(),
         })
     }
 
@@ -297,50 +379,158 @@ impl Consumer {
             .collect()
     }
 
-    /// Subscribes to whole topics: every partition of each is assigned
-    /// (consumer groups with several members come with the group module).
+    /// Subscribes to whole topics. With a `group_id` the consumer joins the
+    /// group: `poll` takes part in its rebalances and reads the partitions
+    /// the group assigns to it (none until the first poll). Without one,
+    /// every partition of the topics is assigned.
     pub fn subscribe<S: AsRef<str>>(&mut self, topics: &[S]) -> Result<()> {
+        self.subscribe_inner(topics, None)
+    }
+
+    /// [`subscribe`](Self::subscribe), telling `listener` of every rebalance.
+    pub fn subscribe_with_listener<S: AsRef<str>>(
+        &mut self,
+        topics: &[S],
+        listener: Box<dyn ConsumerRebalanceListener>,
+    ) -> Result<()> {
+        self.subscribe_inner(topics, Some(listener))
+    }
+
+    fn subscribe_inner<S: AsRef<str>>(
+        &mut self,
+        topics: &[S],
+        listener: Option<Box<dyn ConsumerRebalanceListener>>,
+    ) -> Result<()> {
+        let topics: BTreeSet<&str> = topics.iter().map(AsRef::as_ref).collect();
         let mut partitions = Vec::new();
-        let topics: std::collections::BTreeSet<&str> = topics.iter().map(AsRef::as_ref).collect();
-        for topic in topics {
+        let mut counts = BTreeMap::new();
+        for topic in &topics {
             let found = self.partitions_for(topic);
-            if found.is_empty() {
+            let Some(last) = found.last() else {
                 return Err(Error::Config(format!(
                     "topic '{topic}' has no partitions in the log dirs"
                 )));
-            }
+            };
+            counts.insert(topic.to_string(), last.partition.saturating_add(1));
             partitions.extend(found);
         }
-        self.assign(&partitions)
+        let (Some(group), Some(store)) = (self.config.group_id.clone(), self.offsets.clone())
+        else {
+            self.listener = listener;
+            return self.reassign(partitions.into_iter().collect());
+        };
+        self.unsubscribe()?;
+        self.listener = listener;
+        self.membership = Some(Membership::join(
+            &store,
+            MembershipConfig {
+                group,
+                group_instance_id: self.config.group_instance_id.clone(),
+                client_id: self.config.client_id.clone(),
+                assignor: self.config.partition_assignment_strategy,
+                session_timeout: self.config.session_timeout,
+                heartbeat_interval: self.config.heartbeat_interval,
+                topics: counts,
+            },
+        )?);
+        self.subscription = topics.iter().map(|t| t.to_string()).collect();
+        Ok(())
     }
 
-    /// Assigns exactly these partitions. Each starts at the group's committed
-    /// offset, else where `auto_offset_reset` says.
+    /// Leaves the group (after `on_partitions_revoked` for everything owned)
+    /// and drops every partition. A dynamic member's partitions go to the
+    /// other members at once.
+    pub fn unsubscribe(&mut self) -> Result<()> {
+        if self.membership.is_some() {
+            let owned = self.assignment();
+            if !owned.is_empty() {
+                self.callback(Callback::Revoked, &owned);
+            }
+            self.reassign(BTreeSet::new())?;
+            if let Some(membership) = self.membership.take() {
+                membership.leave()?;
+            }
+        }
+        self.subscription.clear();
+        self.listener = None;
+        Ok(())
+    }
+
+    /// The subscribed topics.
+    pub fn subscription(&self) -> &[String] {
+        &self.subscription
+    }
+
+    /// This consumer's member id in its group, once subscribed.
+    pub fn member_id(&self) -> Option<&str> {
+        self.membership.as_ref().map(Membership::member_id)
+    }
+
+    /// The generation of the assignment this member follows (0 before the
+    /// first rebalance; `None` without group membership).
+    pub fn generation(&self) -> Option<i32> {
+        self.membership.as_ref().map(Membership::generation)
+    }
+
+    /// Assigns exactly these partitions (Kafka's manual assignment; not
+    /// with a subscription). Partitions already assigned keep their
+    /// positions; the others start at the group's committed offset, else
+    /// where `auto_offset_reset` says. With a group id, commits are refused
+    /// while the group has live members (Kafka's standalone consumer).
     pub fn assign(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        if self.membership.is_some() {
+            return Err(Error::Config(
+                "assign and subscribe are mutually exclusive: unsubscribe first".into(),
+            ));
+        }
+        self.reassign(partitions.iter().cloned().collect())
+    }
+
+    /// Makes `partitions` the assignment: kept partitions keep their
+    /// positions, new ones start at the committed offset (or the reset
+    /// position). Every fetch in flight is dropped.
+    fn reassign(&mut self, partitions: BTreeSet<TopicPartition>) -> Result<()> {
+        let new: Vec<TopicPartition> = partitions
+            .iter()
+            .filter(|tp| !self.assigned.iter().any(|a| &a.topic_partition == *tp))
+            .cloned()
+            .collect();
         let committed = match (&self.offsets, &self.config.group_id) {
-            (Some(store), Some(group)) => store.committed(group, partitions)?,
+            (Some(store), Some(group)) if !new.is_empty() => store.committed(group, &new)?,
             _ => BTreeMap::new(),
         };
+        let mut old: BTreeMap<TopicPartition, Assigned> = self
+            .assigned
+            .drain(..)
+            .map(|a| (a.topic_partition.clone(), a))
+            .collect();
         let mut assigned = Vec::with_capacity(partitions.len());
-        let partitions: std::collections::BTreeSet<&TopicPartition> = partitions.iter().collect();
         for tp in partitions {
+            self.epochs += 1;
+            if let Some(mut kept) = old.remove(&tp) {
+                kept.epoch = self.epochs;
+                kept.at_end = false;
+                kept.error = None;
+                assigned.push(kept);
+                continue;
+            }
             let dir =
-                self.catalog.get(tp).cloned().ok_or_else(|| {
+                self.catalog.get(&tp).cloned().ok_or_else(|| {
                     Error::Config(format!("partition {tp} is not in the log dirs"))
                 })?;
             let partition = Partition::open(&dir, self.config.read_options())?;
             // As Kafka, a partition with no usable offset and no reset policy
             // is not an error until poll: a seek may position it first.
-            let position = match committed.get(tp) {
+            let position = match committed.get(&tp) {
                 Some(c) => self.valid_or_reset(&partition, c.offset).ok(),
                 None => self.reset_position(&partition).ok(),
             };
             assigned.push(Assigned {
-                topic_partition: tp.clone(),
+                topic_partition: tp,
                 dir,
                 position: position.unwrap_or(-1),
                 positioned: position.is_some(),
-                epoch: 0,
+                epoch: self.epochs,
                 paused: false,
                 at_end: false,
                 error: None,
@@ -355,6 +545,98 @@ impl Consumer {
                 .collect(),
         ));
         Ok(())
+    }
+
+    /// Runs a listener callback with the consumer.
+    fn callback(&mut self, which: Callback, partitions: &[TopicPartition]) {
+        let Some(mut listener) = self.listener.take() else {
+            return;
+        };
+        self.in_callback = true;
+        match which {
+            Callback::Revoked => listener.on_partitions_revoked(self, partitions),
+            Callback::Assigned => listener.on_partitions_assigned(self, partitions),
+            Callback::Lost => listener.on_partitions_lost(self, partitions),
+        }
+        self.in_callback = false;
+        if self.listener.is_none() {
+            self.listener = Some(listener);
+        }
+    }
+
+    /// The group's part of a poll: sync with the group when due (give up
+    /// what is revoked or lost), then take the partitions whose previous
+    /// owners let go.
+    fn group_step(&mut self) -> Result<()> {
+        let now = Instant::now();
+        let Some(membership) = self.membership.as_mut() else {
+            return Ok(());
+        };
+        if membership.sync_due(now) {
+            let outcome = membership.sync()?;
+            if !outcome.lost.is_empty() {
+                let kept: BTreeSet<TopicPartition> = self
+                    .assignment()
+                    .into_iter()
+                    .filter(|tp| !outcome.lost.contains(tp))
+                    .collect();
+                self.reassign(kept)?;
+                self.callback(Callback::Lost, &outcome.lost);
+            }
+            if !outcome.revoke.is_empty() {
+                // Still owned during the callback: it may commit them.
+                self.callback(Callback::Revoked, &outcome.revoke);
+                let kept: BTreeSet<TopicPartition> = self
+                    .assignment()
+                    .into_iter()
+                    .filter(|tp| !outcome.revoke.contains(tp))
+                    .collect();
+                self.reassign(kept)?;
+                if let Some(membership) = self.membership.as_mut() {
+                    membership.release(&outcome.revoke);
+                }
+            }
+            if outcome.new_generation {
+                self.next_acquire = now;
+            }
+        }
+        let Some(membership) = self.membership.as_mut() else {
+            return Ok(());
+        };
+        if membership.pending().next().is_none() || now < self.next_acquire {
+            return Ok(());
+        }
+        self.next_acquire = now + ACQUIRE_RETRY;
+        let taken = membership.acquire_pending()?;
+        if taken.is_empty() {
+            return Ok(());
+        }
+        let (readable, missing): (Vec<TopicPartition>, Vec<TopicPartition>) = taken
+            .into_iter()
+            .partition(|tp| self.catalog.contains_key(tp));
+        for tp in &missing {
+            log::warn!("{tp} is assigned to this member but not in its log dirs: not read");
+        }
+        let mut all: BTreeSet<TopicPartition> = self.assignment().into_iter().collect();
+        all.extend(readable.iter().cloned());
+        self.reassign(all)?;
+        self.callback(Callback::Assigned, &readable);
+        Ok(())
+    }
+
+    /// Partitions the group assigned to this member that it does not own
+    /// yet (their previous owner has not let go).
+    pub fn pending_partitions(&self) -> Vec<TopicPartition> {
+        self.membership
+            .as_ref()
+            .map(|m| m.pending().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Leaves the group (see [`unsubscribe`](Self::unsubscribe)) and stops
+    /// the fetcher.
+    pub fn close(mut self) -> Result<()> {
+        self.unsubscribe()
     }
 
     /// The assigned partitions.
@@ -429,7 +711,8 @@ impl Consumer {
         let assigned = &mut self.assigned[index];
         assigned.position = offset;
         assigned.positioned = true;
-        assigned.epoch += 1;
+        self.epochs += 1;
+        assigned.epoch = self.epochs;
         assigned.at_end = false;
         assigned.error = None;
         let epoch = assigned.epoch;
@@ -534,15 +817,27 @@ impl Consumer {
 
     /// Whether every assigned, unpaused partition was read to its end (or
     /// last stable offset) at its position: kcat's `-e`.
+    /// A group member with partitions assigned but not yet taken over is
+    /// not at its end.
     pub fn at_end(&self) -> bool {
         self.assigned.iter().all(|a| a.paused || a.at_end)
+            && self
+                .membership
+                .as_ref()
+                .is_none_or(|m| m.pending().next().is_none())
     }
 
     /// Records from the assigned partitions: at most `max_poll_records`, in
     /// offset order within each partition. Waits up to `timeout` when none
     /// are ready. The records borrow the consumer until the next call.
     pub fn poll(&mut self, timeout: Duration) -> Result<ConsumerRecords<'_>> {
+        if self.in_callback {
+            return Err(Error::Config(
+                "poll cannot be called from a rebalance listener".into(),
+            ));
+        }
         self.release_consumed();
+        self.group_step()?;
         if let Some(error) = self.take_error() {
             return Err(error);
         }
@@ -563,7 +858,21 @@ impl Consumer {
             if now >= deadline {
                 break;
             }
-            self.wait(deadline - now);
+            let mut wake = deadline;
+            if let Some(membership) = &self.membership {
+                wake = wake.min(membership.next_sync());
+                if membership.pending().next().is_some() {
+                    wake = wake.min(self.next_acquire);
+                }
+            }
+            if wake <= now {
+                self.group_step()?;
+                if let Some(a) = self.assigned.iter().find(|a| !a.positioned && !a.paused) {
+                    return Err(no_offset(&a.topic_partition));
+                }
+                continue;
+            }
+            self.wait(wake - now);
         }
         Ok(ConsumerRecords {
             spans: &self.spans,
@@ -775,7 +1084,18 @@ impl Consumer {
                 "commit needs a group id and a state dir".into(),
             ));
         };
-        store.commit(group, offsets)
+        let Some(lock) = store.lock(group, true)? else {
+            return Err(Error::Config("group dir vanished".into()));
+        };
+        match &self.membership {
+            Some(membership) => membership.check_commit(&lock, offsets.keys())?,
+            None => crate::group::refuse_live_members(
+                group,
+                &lock.dir,
+                "a consumer with a manual assignment cannot commit",
+            )?,
+        }
+        store.commit_locked(&lock, offsets)
     }
 
     /// The group's committed offsets for these partitions.
@@ -796,6 +1116,22 @@ impl Consumer {
         self.fetcher.shared.outstanding.load(Ordering::Acquire)
     }
 }
+
+impl Drop for Consumer {
+    /// Leaves the group without calling the listener (use
+    /// [`Consumer::close`] for a hand-over that commits).
+    fn drop(&mut self) {
+        if let Some(membership) = self.membership.take() {
+            if let Err(e) = membership.leave() {
+                log::warn!("leaving the group: {e}");
+            }
+        }
+    }
+}
+
+/// How often a member tries again to take partitions whose previous owner
+/// has not let go yet.
+const ACQUIRE_RETRY: Duration = Duration::from_millis(10);
 
 /// Kafka's NoOffsetForPartitionException.
 fn no_offset(tp: &TopicPartition) -> Error {
