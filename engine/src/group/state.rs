@@ -607,13 +607,23 @@ mod tests {
         let mut state = GroupState::default();
         let a = info("a", None, &[("t", 4)]);
         let b = info("b", None, &[("t", 4)]);
-        let r = reconcile(&mut state, &live(std::slice::from_ref(&a)), 0, Assignor::Range);
+        let r = reconcile(
+            &mut state,
+            &live(std::slice::from_ref(&a)),
+            0,
+            Assignor::Range,
+        );
         assert!(r.rebalanced);
         assert_eq!(state.generation, 1);
         assert_eq!(state.members["a"].assigned.len(), 4);
         // Nothing changed: no new generation.
         assert_eq!(
-            reconcile(&mut state, &live(std::slice::from_ref(&a)), 1, Assignor::Range),
+            reconcile(
+                &mut state,
+                &live(std::slice::from_ref(&a)),
+                1,
+                Assignor::Range
+            ),
             Reconciled::default()
         );
         let r = reconcile(
@@ -648,7 +658,12 @@ mod tests {
         let held = state.members["s1"].assigned.clone();
         assert_eq!(held.len(), 2);
         // s1 dies: departed, partitions held, no rebalance.
-        let r = reconcile(&mut state, &live(std::slice::from_ref(&a)), 100, Assignor::Range);
+        let r = reconcile(
+            &mut state,
+            &live(std::slice::from_ref(&a)),
+            100,
+            Assignor::Range,
+        );
         assert!(r.changed && !r.rebalanced);
         assert_eq!(state.members["s1"].departed_ms, Some(100));
         assert_eq!(state.members["s1"].assigned, held);
@@ -666,8 +681,21 @@ mod tests {
         assert!(!state.members.contains_key("s1"));
         assert_eq!(state.members["s2"].assigned, held);
         // Gone for longer than its session timeout: rebalanced away.
-        reconcile(&mut state, &live(std::slice::from_ref(&a)), 1_000, Assignor::Range);
-        assert!(!reconcile(&mut state, &live(std::slice::from_ref(&a)), 1_900, Assignor::Range).rebalanced);
+        reconcile(
+            &mut state,
+            &live(std::slice::from_ref(&a)),
+            1_000,
+            Assignor::Range,
+        );
+        assert!(
+            !reconcile(
+                &mut state,
+                &live(std::slice::from_ref(&a)),
+                1_900,
+                Assignor::Range
+            )
+            .rebalanced
+        );
         let r = reconcile(&mut state, &live(&[a]), 2_001, Assignor::Range);
         assert!(r.rebalanced);
         assert_eq!(state.members.len(), 1);
