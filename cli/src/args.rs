@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::error::ErrorKind;
@@ -14,6 +15,7 @@ use kreplay::{
 
 use crate::output::BytesEncoding;
 use crate::record_format::{RecordFormat, Template, TextBytes};
+use crate::sink::{ExecConfig, SinkConfig};
 
 const EXIT_STATUS: &str = "\
 Exit status:
@@ -58,21 +60,24 @@ enum Cmd {
 
 const GROUP_HELP: &str = "\
 Groups live in --state-dir (by default $XDG_STATE_HOME/kreplay, else
-~/.local/state/kreplay), where `kreplay consume --group G` commits. Group
-membership does not exist yet: every group's state is `empty` and has no
-consumers (CONSUMER-ID is `-`).
+~/.local/state/kreplay), where `kreplay consume --group G` members join and
+commit. A group's state is `empty` (no live member), `stable` (live members,
+all following the current generation), `rebalancing` (membership changed and
+not every member follows yet) or `dead` (nothing stored). Reading a group
+never takes part in it.
 
 Exit status:
   0  success
-  1  a data error, or the group does not exist (describe, delete)
+  1  a data error, the group does not exist (describe, delete), or it has live
+     members (delete, reset --execute: stop its consumers first, as Kafka)
   2  usage error or I/O error (bad flag, missing log dir, topic or partition)";
 
 #[derive(Debug, Subcommand)]
 enum GroupCmd {
-    /// Groups in the state dir: state (always `empty` for now) and partitions with committed offsets.
+    /// Groups in the state dir: state, live members, partitions with committed offsets.
     #[command(after_help = GROUP_HELP)]
     List(GroupListArgs),
-    /// Per committed partition: CURRENT-OFFSET, LOG-END-OFFSET, LAG, like kafka-consumer-groups --describe.
+    /// Per partition: CURRENT-OFFSET, LOG-END-OFFSET, LAG and owner, like kafka-consumer-groups --describe.
     #[command(after_help = GROUP_HELP)]
     Describe(GroupDescribeArgs),
     /// Delete a group and its committed offsets.
@@ -96,12 +101,14 @@ YYYY-MM-DDTHH:MM[:SS[.fff]] with Z or +HH:MM / -HH:MM (none: UTC); durations
 are ISO 8601 PnDTnHnMnS (e.g. P1DT2H, PT30M). --shift-by needs a committed
 offset for every partition (an error otherwise).
 
-Without --execute the plan is only printed (as --dry-run); group membership
-does not exist yet, so nothing refuses a reset of a group being consumed.
+Without --execute the plan is only printed (as --dry-run). --execute is
+refused while the group has live members, as Kafka refuses to reset a group
+that is not inactive.
 
 Exit status:
   0  success
-  1  a data error (--shift-by on a partition without a committed offset)
+  1  a data error (--shift-by on a partition without a committed offset), or
+     --execute on a group with live members
   2  usage error or I/O error (bad flag, missing log dir, topic or partition)";
 
 #[derive(Debug, Args)]
@@ -585,13 +592,35 @@ Output (stdout):
 Consumer groups (--group):
   Committed offsets (the next offset to read, per partition) live in --state-dir,
   by default $XDG_STATE_HOME/kreplay, else ~/.local/state/kreplay. They are
-  committed after each poll's output has been written and flushed, and only
-  then: after a closed pipe (| head) or -c, a rerun with -o stored continues
-  right after the last record written.
+  committed after each poll's output has been written and flushed (with --exec:
+  accepted by CMD), and only then: after a closed pipe (| head) or -c, a rerun
+  with -o stored continues right after the last record written.
+
+Sinks (--exec CMD):
+  Instead of stdout, each poll's records (the bytes stdout would get, per
+  --format) go to the stdin of a new `sh -c CMD`; a poll without records runs
+  nothing. CMD's stdout and stderr go to kreplay's stderr: stdout stays empty.
+  With --group, the poll is committed once CMD exits 0, and only then. A
+  non-zero exit, a signal, or a CMD that cannot be started is a failure: the
+  same records go to a new CMD again, up to --retries times, after
+  --retry-backoff, doubled each time (at most 1m, or --retry-backoff if
+  longer); then consume stops with status 1, naming the command, how it
+  failed and the records' partitions and offsets, the group's offsets left
+  where the last accepted poll put them. A CMD that exits 0 without reading
+  its stdin has accepted the records: only the exit status counts. Without
+  --group nothing is committed (a rerun starts over per -o).
+  CMD's environment also holds:
+    KREPLAY_GROUP       the --group (unset without one)
+    KREPLAY_RECORDS     the number of records on its stdin
+    KREPLAY_PARTITIONS  first and last offset per partition, e.g.
+                        metrics-0:100-199,metrics-1:100-198
+    KREPLAY_ATTEMPT     1, then 2, 3, ... when the records are retried
+  e.g. --group hadoop --format json --exec 'hdfs dfs -appendToFile - /data/metrics.jsonl'
 
 Exit status:
   0  success; a closed stdout (| head) also ends the command quietly with 0
-  1  corruption or a data error (the message names the file, byte position and offset)
+  1  corruption or a data error (the message names the file, byte position and
+     offset), or an --exec command that failed every retry
   2  usage error or I/O error (bad flag, missing log dir or topic, unwritable state dir)";
 
 #[derive(Debug, Args)]
@@ -650,11 +679,43 @@ struct ConsumeArgs {
     /// their default), utf8 (json's default), base64 or hex.
     #[arg(long, value_enum, value_name = "ENCODING")]
     bytes: Option<ConsumeBytesArg>,
+    /// Pipe each poll's records to a new `sh -c CMD` instead of stdout; with
+    /// --group, commit them once CMD exits 0 (see below).
+    #[arg(long, value_name = "CMD", value_parser = parse_exec_command)]
+    exec: Option<String>,
+    /// Retries of a poll's records after --exec CMD fails, before consume stops (status 1).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_retries, allow_negative_numbers = true, requires = "exec")]
+    retries: u32,
+    /// The wait before the first retry, doubled before each next one (at most 1m), e.g. 200ms, 2s, 1m.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_backoff, allow_hyphen_values = true, requires = "exec")]
+    retry_backoff: Duration,
     /// Notes on stderr: the prefetch mode, a summary at the end.
     #[arg(short = 'v', long)]
     verbose: bool,
     #[command(flatten)]
     read: ReadArgs,
+}
+
+/// An `--exec` command: anything but blank (`sh -c ''` would accept every
+/// record and deliver none).
+fn parse_exec_command(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("an --exec command cannot be empty".into());
+    }
+    Ok(s.to_string())
+}
+
+/// `--retries`: 0 or more.
+fn parse_retries(s: &str) -> Result<u32, String> {
+    s.parse()
+        .map_err(|_| format!("'{s}' is not a number of retries (0 or more)"))
+}
+
+/// `--retry-backoff`: a duration with its unit, as humantime reads it
+/// (`200ms`, `2s`, `1m`, `1m 30s`).
+fn parse_backoff(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s)
+        .map_err(|e| format!("'{s}' is not a duration such as 200ms, 2s or 1m: {e}"))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -902,6 +963,8 @@ pub struct ConsumeConfig {
     /// `-c`: stop after this many records.
     pub max_records: Option<u64>,
     pub format: RecordFormat,
+    /// Stdout, or `--exec`.
+    pub sink: SinkConfig,
     pub verbosity: Verbosity,
 }
 
@@ -1166,6 +1229,14 @@ impl ConsumeArgs {
             IoModeArg::Pread => IoMode::Pread,
             IoModeArg::Off => IoMode::Off,
         };
+        let sink = match self.exec {
+            Some(command) => SinkConfig::Exec(ExecConfig {
+                command,
+                retries: self.retries,
+                retry_backoff: self.retry_backoff,
+            }),
+            None => SinkConfig::Stdout,
+        };
         Ok(ConsumeConfig {
             consumer,
             topics,
@@ -1174,6 +1245,7 @@ impl ConsumeArgs {
             at_end,
             max_records: self.count,
             format,
+            sink,
             verbosity: if self.verbose {
                 Verbosity::Verbose
             } else {

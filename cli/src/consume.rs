@@ -1,10 +1,13 @@
 //! `kreplay consume`: the engine's [`Consumer`] with kcat's habits.
 //!
 //! One loop: poll, format every record of the poll into one reused buffer
-//! ([`RecordWriter`]), write it with one `write_all` and flush, then — with a
-//! group — commit. A commit therefore never covers a record that was not
-//! written: a closed pipe fails the write, the command ends quietly (status
-//! 0), and the group's committed offsets are those of the last poll written.
+//! ([`RecordWriter`]), hand it to the [`Sink`] (stdout: one `write_all` and a
+//! flush; `--exec`: a command that must exit 0), then — with a group —
+//! commit. A commit therefore never covers a record that was not written: a
+//! closed pipe fails the write, the command ends quietly (status 0), and the
+//! group's committed offsets are those of the last poll written; an `--exec`
+//! command that fails every retry ends the command with status 1, its batch
+//! uncommitted.
 //!
 //! With a group, the starting positions are committed before the first poll,
 //! and every poll written whole commits every partition's position. A poll
@@ -13,7 +16,6 @@
 //! keep their previous commit, which is where that poll started for them.
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -21,6 +23,7 @@ use kreplay::{Consumer, ConsumerRecords, OffsetAndMetadata, TopicPartition};
 
 use crate::args::{AtEnd, ConsumeConfig, StartOffset, Verbosity};
 use crate::record_format::RecordWriter;
+use crate::sink::{Batch, Delivery, OffsetRange, Sink};
 use crate::status::{self, Diagnostics, Status};
 
 /// How long one poll waits for records when none are ready (following a
@@ -158,10 +161,12 @@ struct Formatted {
     records: u64,
     /// The poll had no records.
     empty: bool,
-    /// Set when not every record of the poll was written (`-c` reached, or
-    /// a record that does not decode): per partition written, the offset
-    /// after its last record written.
-    cut: Option<BTreeMap<TopicPartition, i64>>,
+    /// Per partition written, the offsets of its first and last records
+    /// written.
+    partitions: BTreeMap<TopicPartition, OffsetRange>,
+    /// Not every record of the poll was written (`-c` reached, or a record
+    /// that does not decode).
+    cut: bool,
     /// A record that does not decode.
     error: Option<kreplay::Error>,
 }
@@ -180,7 +185,7 @@ impl Session {
     fn run(&mut self, consumer: &mut Consumer, config: &ConsumeConfig) -> anyhow::Result<Status> {
         let mut writer = RecordWriter::new(config.format.clone());
         let mut buffer: Vec<u8> = Vec::with_capacity(256 * 1024);
-        let mut out = io::stdout().lock();
+        let mut sink = Sink::new(&config.sink, config.consumer.group_id.as_deref());
         loop {
             if self.records_left == Some(0) {
                 return Ok(Status::Ok);
@@ -193,26 +198,36 @@ impl Session {
                     return Ok(Status::of_error(&error));
                 }
             };
-            if !buffer.is_empty() {
-                // A closed pipe fails here, before anything of this poll is committed.
-                out.write_all(&buffer)?;
-                out.flush()?;
+            if formatted.records > 0 {
+                let batch = Batch {
+                    bytes: &buffer,
+                    records: formatted.records,
+                    partitions: &formatted.partitions,
+                };
+                // A closed pipe fails here, and a failing --exec command
+                // refuses, before anything of this poll is committed.
+                if let Delivery::Refused(refusal) = sink.deliver(&batch, &self.diagnostics)? {
+                    self.diagnostics.error(refusal);
+                    return Ok(Status::DataError);
+                }
             }
             self.written += formatted.records;
             if let Some(left) = &mut self.records_left {
                 *left = left.saturating_sub(formatted.records);
             }
             if self.grouped {
-                let committed = match &formatted.cut {
-                    None if formatted.empty => Ok(()),
-                    None => consumer.commit_sync(),
-                    Some(next_offsets) => {
-                        let offsets: BTreeMap<TopicPartition, OffsetAndMetadata> = next_offsets
-                            .iter()
-                            .map(|(tp, &offset)| (tp.clone(), OffsetAndMetadata::new(offset)))
-                            .collect();
-                        consumer.commit_offsets(&offsets)
-                    }
+                let committed = if formatted.cut {
+                    // Each partition written, just after its last record written.
+                    let offsets: BTreeMap<TopicPartition, OffsetAndMetadata> = formatted
+                        .partitions
+                        .iter()
+                        .map(|(tp, range)| (tp.clone(), OffsetAndMetadata::new(range.last + 1)))
+                        .collect();
+                    consumer.commit_offsets(&offsets)
+                } else if formatted.empty {
+                    Ok(())
+                } else {
+                    consumer.commit_sync()
                 };
                 if let Err(error) = committed {
                     self.diagnostics
@@ -224,7 +239,7 @@ impl Session {
                 self.diagnostics.error(&error);
                 return Ok(Status::of_error(&error));
             }
-            if formatted.cut.is_some() {
+            if formatted.cut {
                 return Ok(Status::Ok);
             }
             if formatted.empty && config.at_end == AtEnd::Exit && consumer.at_end() {
@@ -253,25 +268,29 @@ fn format_poll(
     let total = records.count() as u64;
     let limit = limit.unwrap_or(u64::MAX).min(total);
     let mut written: u64 = 0;
-    // The partition of the run of records being written, and the offset of
-    // its last record; earlier runs in `runs` (a poll may hold several
-    // partitions). Only needed when the poll is cut, but cheap: one
-    // comparison per record.
-    let mut current: Option<(&TopicPartition, i64)> = None;
-    let mut runs: Vec<(&TopicPartition, i64)> = Vec::new();
+    // The partition of the run of records being written, and the offsets of
+    // its first and last records; earlier runs in `runs` (a poll may hold
+    // several partitions). Cheap: one comparison per record.
+    let mut current: Option<(&TopicPartition, OffsetRange)> = None;
+    let mut runs: Vec<(&TopicPartition, OffsetRange)> = Vec::new();
     let mut error = None;
     if limit > 0 {
         for item in records {
             match item {
                 Ok(record) => {
                     writer.write(buffer, record.topic_partition, &record.record);
+                    let offset = record.offset();
                     match &mut current {
-                        Some((tp, last)) if std::ptr::eq(*tp, record.topic_partition) => {
-                            *last = record.offset();
+                        Some((tp, range)) if std::ptr::eq(*tp, record.topic_partition) => {
+                            range.last = offset;
                         }
                         _ => {
                             runs.extend(current);
-                            current = Some((record.topic_partition, record.offset()));
+                            let range = OffsetRange {
+                                first: offset,
+                                last: offset,
+                            };
+                            current = Some((record.topic_partition, range));
                         }
                     }
                     written += 1;
@@ -286,17 +305,18 @@ fn format_poll(
             }
         }
     }
-    let cut = (written < total).then(|| {
-        let mut next_offsets = BTreeMap::new();
-        for (tp, last) in runs.into_iter().chain(current) {
-            next_offsets.insert(tp.clone(), last + 1);
-        }
-        next_offsets
-    });
+    let mut partitions: BTreeMap<TopicPartition, OffsetRange> = BTreeMap::new();
+    for (tp, range) in runs.into_iter().chain(current) {
+        partitions
+            .entry(tp.clone())
+            .and_modify(|known| known.last = range.last)
+            .or_insert(range);
+    }
     Formatted {
         records: written,
         empty: total == 0,
-        cut,
+        partitions,
+        cut: written < total,
         error,
     }
 }

@@ -13,6 +13,7 @@ mod group;
 mod ls;
 mod output;
 mod record_format;
+mod sink;
 mod status;
 mod verify;
 
