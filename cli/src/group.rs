@@ -1,13 +1,17 @@
-//! `kreplay group`: list, describe, delete and reset consumer groups'
-//! committed offsets, like `kafka-consumer-groups`. Group membership does
-//! not exist yet: every group is `empty` and has no consumers.
+//! `kreplay group`: list, describe, delete and reset consumer groups, like
+//! `kafka-consumer-groups`: states and members come from the group's
+//! membership files (read without taking part), offsets from its commits.
+//! Delete and reset refuse a group with live members, as Kafka does.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use kreplay::{Consumer, ConsumerConfig, OffsetAndMetadata, OffsetStore, TopicPartition};
+use kreplay::{
+    Consumer, ConsumerConfig, ConsumerGroupState, GroupDescription, OffsetAndMetadata, OffsetStore,
+    TopicPartition,
+};
 use serde::Serialize;
 
 use crate::args::{
@@ -15,9 +19,6 @@ use crate::args::{
 };
 use crate::output::{self, Out};
 use crate::status::{Diagnostics, Status};
-
-/// A group's state: membership does not exist yet, so always `empty`.
-const STATE_EMPTY: &str = "empty";
 
 /// Runs `kreplay group …`.
 pub fn run(config: &GroupConfig) -> anyhow::Result<Status> {
@@ -123,9 +124,12 @@ fn table(out: &mut Out, header: &[&str], rows: &[Vec<String>]) -> std::io::Resul
 }
 
 #[derive(Serialize)]
-struct GroupLine<'a> {
-    group: &'a str,
-    state: &'a str,
+struct GroupLine {
+    group: String,
+    state: &'static str,
+    members: usize,
+    generation: i32,
+    protocol: Option<&'static str>,
     partitions: usize,
 }
 
@@ -134,30 +138,38 @@ fn list(config: &GroupConfig, out: &mut Out) -> Result<Status, Failure> {
     if let Some(store) = open_store(config, &[])? {
         for group in store.groups()? {
             let partitions = store.committed_all(&group)?.len();
-            lines.push((group, partitions));
+            let Some(description) = store.describe_group(&group)? else {
+                continue; // deleted meanwhile
+            };
+            lines.push(GroupLine {
+                state: description.state.name(),
+                members: description.live_members(),
+                generation: description.generation,
+                protocol: description.protocol.map(|p| p.name()),
+                partitions,
+                group,
+            });
         }
     }
     match config.format {
         Format::Json => {
-            for (group, partitions) in &lines {
-                output::json_line(
-                    out,
-                    &GroupLine {
-                        group,
-                        state: STATE_EMPTY,
-                        partitions: *partitions,
-                    },
-                )?;
+            for line in &lines {
+                output::json_line(out, line)?;
             }
         }
         Format::Text => {
             let rows: Vec<Vec<String>> = lines
                 .iter()
-                .map(|(group, partitions)| {
-                    vec![group.clone(), STATE_EMPTY.into(), partitions.to_string()]
+                .map(|l| {
+                    vec![
+                        l.group.clone(),
+                        l.state.into(),
+                        l.members.to_string(),
+                        l.partitions.to_string(),
+                    ]
                 })
                 .collect();
-            table(out, &["GROUP", "STATE", "PARTITIONS"], &rows)?;
+            table(out, &["GROUP", "STATE", "MEMBERS", "PARTITIONS"], &rows)?;
         }
     }
     Ok(Status::Ok)
@@ -168,11 +180,14 @@ struct DescribeLine<'a> {
     group: &'a str,
     topic: &'a str,
     partition: i32,
-    current_offset: i64,
+    /// `None`: assigned, nothing committed yet.
+    current_offset: Option<i64>,
     /// `None`: the partition is not in the log dirs.
     log_end_offset: Option<i64>,
     lag: Option<i64>,
     consumer_id: Option<&'a str>,
+    host: Option<&'a str>,
+    client_id: Option<&'a str>,
     metadata: Option<&'a str>,
 }
 
@@ -188,35 +203,61 @@ fn describe(
         return Err(not_found(group));
     }
     let committed = store.committed_all(group)?;
+    let description = store
+        .describe_group(group)?
+        .ok_or_else(|| not_found(group))?;
+    if description.live_members() == 0 {
+        diagnostics.note(format_args!(
+            "consumer group '{group}' has no active members"
+        ));
+    } else if description.state == ConsumerGroupState::Rebalancing {
+        diagnostics.note(format_args!(
+            "consumer group '{group}' is rebalancing (generation {})",
+            description.generation
+        ));
+    }
+    // Committed partitions, and partitions assigned but not committed yet.
+    let mut partitions: Vec<TopicPartition> = committed.keys().cloned().collect();
+    for member in description.members.iter().filter(|m| !m.departed) {
+        partitions.extend(member.assignment.iter().cloned());
+    }
+    partitions.sort();
+    partitions.dedup();
     let logs = open_logs(log_dirs)?;
-    let known: Vec<TopicPartition> = committed
-        .keys()
+    let known: Vec<TopicPartition> = partitions
+        .iter()
         .filter(|tp| logs.partitions().any(|p| p == *tp))
         .cloned()
         .collect();
     let ends = logs.end_offsets(&known)?;
     let mut lines = Vec::new();
-    for (tp, offset) in &committed {
+    for tp in &partitions {
+        let offset = committed.get(tp);
         let log_end_offset = ends.get(tp).copied();
-        match log_end_offset {
-            None => diagnostics.warning(format_args!(
+        match (log_end_offset, offset) {
+            (None, _) => diagnostics.warning(format_args!(
                 "{tp}: not in the log dirs (LOG-END-OFFSET and LAG unknown)"
             )),
-            Some(end) if offset.offset > end => diagnostics.note(format_args!(
+            (Some(end), Some(offset)) if offset.offset > end => diagnostics.note(format_args!(
                 "{tp}: committed offset {} is past the log end offset {end}: lag shown as 0",
                 offset.offset
             )),
-            Some(_) => {}
+            _ => {}
         }
+        let owner = owner(&description, tp);
         lines.push(DescribeLine {
             group,
             topic: &tp.topic,
             partition: tp.partition,
-            current_offset: offset.offset,
+            current_offset: offset.map(|o| o.offset),
             log_end_offset,
-            lag: log_end_offset.map(|end| (end - offset.offset).max(0)),
-            consumer_id: None,
-            metadata: offset.metadata.as_deref(),
+            lag: log_end_offset
+                .zip(offset)
+                .map(|(end, offset)| (end - offset.offset).max(0)),
+            consumer_id: owner.map(|m| m.member_id.as_str()),
+            host: owner.map(|m| m.host.as_str()),
+            client_id: owner.map(|m| m.client_id.as_str()),
+            metadata: offset.and_then(|o| o.metadata.as_deref()),
         });
     }
     match config.format {
@@ -227,6 +268,7 @@ fn describe(
         }
         Format::Text => {
             let dash = |n: Option<i64>| n.map_or_else(|| "-".to_string(), |n| n.to_string());
+            let text = |t: Option<&str>| t.unwrap_or("-").to_string();
             let rows: Vec<Vec<String>> = lines
                 .iter()
                 .map(|l| {
@@ -234,10 +276,12 @@ fn describe(
                         l.group.to_string(),
                         l.topic.to_string(),
                         l.partition.to_string(),
-                        l.current_offset.to_string(),
+                        dash(l.current_offset),
                         dash(l.log_end_offset),
                         dash(l.lag),
-                        "-".to_string(),
+                        text(l.consumer_id),
+                        text(l.host),
+                        text(l.client_id),
                     ]
                 })
                 .collect();
@@ -251,12 +295,22 @@ fn describe(
                     "LOG-END-OFFSET",
                     "LAG",
                     "CONSUMER-ID",
+                    "HOST",
+                    "CLIENT-ID",
                 ],
                 &rows,
             )?;
         }
     }
     Ok(Status::Ok)
+}
+
+/// The live member a partition is assigned to.
+fn owner<'a>(
+    description: &'a GroupDescription,
+    tp: &TopicPartition,
+) -> Option<&'a kreplay::MemberDescription> {
+    description.owner_of(tp).filter(|m| !m.departed)
 }
 
 fn delete(config: &GroupConfig, group: &str, diagnostics: &Diagnostics) -> Result<Status, Failure> {
@@ -405,7 +459,15 @@ fn reset(
         }
     }
     out.flush()?;
+    let live = match &store {
+        Some(store) => store.describe_group(group)?.map_or(0, |d| d.live_members()),
+        None => 0,
+    };
     match reset.mode {
+        ResetMode::DryRun if live > 0 => diagnostics.warning(format_args!(
+            "dry run: nothing written; group '{group}' has {live} live member(s), \
+             so --execute would be refused until they stop"
+        )),
         ResetMode::DryRun => diagnostics
             .note("dry run: nothing written (rerun with --execute to write these offsets)"),
         ResetMode::Execute => {
@@ -417,7 +479,7 @@ fn reset(
                 .into_iter()
                 .map(|(tp, offset)| (tp, OffsetAndMetadata::new(offset)))
                 .collect();
-            store.commit(group, &offsets)?;
+            store.alter_offsets(group, &offsets, &[])?;
             diagnostics.note(format_args!(
                 "wrote {} offset(s) for group '{group}'",
                 offsets.len()

@@ -30,7 +30,7 @@ impl Status {
 
     /// The status an engine error calls for.
     pub fn of_error(error: &kreplay::Error) -> Status {
-        if error.is_corruption() {
+        if error.is_corruption() || matches!(error, kreplay::Error::Group { .. }) {
             Status::DataError
         } else {
             Status::Failure

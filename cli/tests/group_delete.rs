@@ -16,7 +16,7 @@ fn delete_removes_the_group() {
     let run = kreplay(["group", "list", "--state-dir", s(state.path()), "--json"]);
     assert_eq!(
         run.stdout,
-        "{\"group\":\"kept\",\"state\":\"empty\",\"partitions\":1}\n"
+        "{\"group\":\"kept\",\"state\":\"empty\",\"members\":0,\"generation\":0,\"protocol\":null,\"partitions\":1}\n"
     );
     // The other group is untouched; the deleted one starts over.
     assert_eq!(committed(state.path(), "kept")[&tp("orders", 0)], 2);

@@ -63,7 +63,9 @@ fn describe_shows_current_offset_log_end_and_lag() {
             "CURRENT-OFFSET",
             "LOG-END-OFFSET",
             "LAG",
-            "CONSUMER-ID"
+            "CONSUMER-ID",
+            "HOST",
+            "CLIENT-ID"
         ]
     );
     let end = ends[&tp("orders", 0)].1;
@@ -76,6 +78,8 @@ fn describe_shows_current_offset_log_end_and_lag() {
             "3",
             &end.to_string(),
             &(end - 3).to_string(),
+            "-",
+            "-",
             "-"
         ]
     );

@@ -1,5 +1,5 @@
-//! `kreplay group list` shows every group of the state dir, `empty` (no
-//! membership yet), with the number of partitions it committed.
+//! `kreplay group list` shows every group of the state dir, its state and
+//! live members, with the number of partitions it committed.
 
 mod common;
 mod group_common;
@@ -11,7 +11,7 @@ fn list_shows_groups_and_committed_partitions() {
     let state = tempfile::tempdir().unwrap();
     let run = kreplay(["group", "list", "--state-dir", s(state.path())]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.stdout, "GROUP  STATE  PARTITIONS\n");
+    assert_eq!(run.stdout, "GROUP  STATE  MEMBERS  PARTITIONS\n");
 
     consume_group(state.path(), "es", "orders", 0, 2);
     consume_group(state.path(), "es", "orders", 1, 2);
@@ -20,14 +20,14 @@ fn list_shows_groups_and_committed_partitions() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
-        "GROUP   STATE  PARTITIONS\nes      empty  2\nhadoop  empty  1\n"
+        "GROUP   STATE  MEMBERS  PARTITIONS\nes      empty  0        2\nhadoop  empty  0        1\n"
     );
     let run = kreplay(["group", "list", "--state-dir", s(state.path()), "--json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
-        "{\"group\":\"es\",\"state\":\"empty\",\"partitions\":2}\n\
-         {\"group\":\"hadoop\",\"state\":\"empty\",\"partitions\":1}\n"
+        "{\"group\":\"es\",\"state\":\"empty\",\"members\":0,\"generation\":0,\"protocol\":null,\"partitions\":2}\n\
+         {\"group\":\"hadoop\",\"state\":\"empty\",\"members\":0,\"generation\":0,\"protocol\":null,\"partitions\":1}\n"
     );
 }
 
