@@ -9,7 +9,7 @@ use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use kreplay::{
-    AutoOffsetReset, Compression, ConsumerConfig, IoMode, IsolationLevel, ReadOptions,
+    Assignor, AutoOffsetReset, Compression, ConsumerConfig, IoMode, IsolationLevel, ReadOptions,
     ReadStrategy, VerifyOptions,
 };
 
@@ -683,6 +683,27 @@ struct ConsumeArgs {
     /// --group, commit them once CMD exits 0 (see below).
     #[arg(long, value_name = "CMD", value_parser = parse_exec_command)]
     exec: Option<String>,
+    /// Members of the group to run in this process, as threads (each with its own fetcher and sink).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_at_least_one, requires = "group")]
+    members: usize,
+    /// Kafka's partition.assignment.strategy: range, roundrobin, sticky or cooperative-sticky.
+    #[arg(long, value_name = "NAME", default_value = "range", value_parser = parse_assignor, requires = "group")]
+    partition_assignment_strategy: Assignor,
+    /// Kafka's group.instance.id: a static member, whose partitions wait for it
+    /// through a restart within --session-timeout-ms.
+    #[arg(long, value_name = "ID", value_parser = parse_instance_id, requires = "group")]
+    group_instance_id: Option<String>,
+    /// Kafka's session.timeout.ms: a member silent this long is evicted; a static member's
+    /// partitions wait this long for it (a member whose process dies is seen at once).
+    #[arg(long, value_name = "MS", default_value_t = 45_000, value_parser = clap::value_parser!(u64).range(1..), requires = "group")]
+    session_timeout_ms: u64,
+    /// Kafka's heartbeat.interval.ms: how often a member heartbeats and checks the group for
+    /// joins and departures (so about how long a dead member's partitions wait).
+    #[arg(long, value_name = "MS", default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(1..), requires = "group")]
+    heartbeat_interval_ms: u64,
+    /// Kafka's client.id: part of member ids, shown by `group describe`.
+    #[arg(long, value_name = "ID", default_value = "kreplay")]
+    client_id: String,
     /// Retries of a poll's records after --exec CMD fails, before consume stops (status 1).
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = parse_retries, allow_negative_numbers = true, requires = "exec")]
     retries: u32,
@@ -701,6 +722,20 @@ struct ConsumeArgs {
 fn parse_exec_command(s: &str) -> Result<String, String> {
     if s.trim().is_empty() {
         return Err("an --exec command cannot be empty".into());
+    }
+    Ok(s.to_string())
+}
+
+/// `--partition-assignment-strategy`: one of Kafka's assignor names.
+fn parse_assignor(s: &str) -> Result<Assignor, String> {
+    s.parse()
+        .map_err(|e: kreplay::UnknownAssignor| e.to_string())
+}
+
+/// `--group-instance-id`: any non-empty text.
+fn parse_instance_id(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("a group instance id cannot be empty".into());
     }
     Ok(s.to_string())
 }
@@ -966,6 +1001,8 @@ pub struct ConsumeConfig {
     /// Stdout, or `--exec`.
     pub sink: SinkConfig,
     pub verbosity: Verbosity,
+    /// `--members`: group members run as threads.
+    pub members: usize,
 }
 
 /// A parsed command line.
@@ -1205,7 +1242,30 @@ impl ConsumeArgs {
                 topics.push(topic);
             }
         }
+        if self.members > 1 && self.partition.is_some() {
+            return Err(usage_error(
+                "consume",
+                "--members runs members of the group that share its partitions: it cannot be used with -p",
+            ));
+        }
+        if self.members > 1 && self.count.is_some() {
+            return Err(usage_error(
+                "consume",
+                "-c counts the records of one consumer: it cannot be used with --members",
+            ));
+        }
+        if self.heartbeat_interval_ms >= self.session_timeout_ms {
+            return Err(usage_error(
+                "consume",
+                "--heartbeat-interval-ms must be below --session-timeout-ms",
+            ));
+        }
         let mut consumer = ConsumerConfig::new(self.log_dirs);
+        consumer.partition_assignment_strategy = self.partition_assignment_strategy;
+        consumer.group_instance_id = self.group_instance_id;
+        consumer.session_timeout = Duration::from_millis(self.session_timeout_ms);
+        consumer.heartbeat_interval = Duration::from_millis(self.heartbeat_interval_ms);
+        consumer.client_id = self.client_id;
         consumer.group_id = self.group;
         consumer.state_dir = state_dir;
         consumer.max_poll_records = self.max_poll_records;
@@ -1251,6 +1311,7 @@ impl ConsumeArgs {
             } else {
                 Verbosity::Quiet
             },
+            members: self.members,
         })
     }
 }

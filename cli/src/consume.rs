@@ -14,12 +14,20 @@
 //! cut short (by `-c`, or by a corrupt record) commits only the partitions it
 //! wrote records of, each just after its last record written; the others
 //! keep their previous commit, which is where that poll started for them.
+//!
+//! With a group and no `-p`, the consumer subscribes: it is a member of the
+//! group, reading the partitions the group assigns to it, and `--members N`
+//! runs N members as threads. `-o` positions a partition the first time this
+//! member gets it. Nothing is committed on revocation: every poll delivered
+//! was committed right after, so the next owner starts exactly after it.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use kreplay::{Consumer, ConsumerRecords, OffsetAndMetadata, TopicPartition};
+use kreplay::{
+    Consumer, ConsumerRebalanceListener, ConsumerRecords, OffsetAndMetadata, TopicPartition,
+};
 
 use crate::args::{AtEnd, ConsumeConfig, StartOffset, Verbosity};
 use crate::record_format::RecordWriter;
@@ -30,9 +38,32 @@ use crate::status::{self, Diagnostics, Status};
 /// live log, or while the fetcher catches up).
 const POLL_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Runs `kreplay consume`.
+/// Runs `kreplay consume`: one consumer, or `--members` members of the
+/// group as threads (the worst status of them).
 pub fn run(config: &ConsumeConfig) -> anyhow::Result<Status> {
     status::init_logging(config.verbosity == Verbosity::Verbose);
+    if config.members <= 1 {
+        return run_member(config);
+    }
+    std::thread::scope(|scope| {
+        let members: Vec<_> = (0..config.members)
+            .map(|_| scope.spawn(|| run_member(config)))
+            .collect();
+        let mut status = Status::Ok;
+        for member in members {
+            match member.join() {
+                Ok(Ok(s)) => status = status.worst(s),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => anyhow::bail!("a member thread panicked"),
+            }
+        }
+        Ok(status)
+    })
+}
+
+/// One consumer: built, positioned, polled until done. Dropping it at the
+/// end leaves the group (without committing anything more).
+fn run_member(config: &ConsumeConfig) -> anyhow::Result<Status> {
     let diagnostics = Diagnostics::new(false);
     let mut consumer = match start(config) {
         Ok(consumer) => consumer,
@@ -66,24 +97,116 @@ pub fn run(config: &ConsumeConfig) -> anyhow::Result<Status> {
     Ok(status)
 }
 
-/// Builds the consumer, assigns the partitions and positions them per `-o`;
+/// Builds the consumer: a group member subscribed to the topics (with a
+/// group and no `-p`), else assigned the partitions and positioned per `-o`;
 /// with a group, commits those starting positions.
 fn start(config: &ConsumeConfig) -> anyhow::Result<Consumer> {
     let mut consumer = Consumer::new(config.consumer.clone())?;
     let partitions = select_partitions(&consumer, config)?;
+    if config.consumer.group_id.is_some() && config.partition.is_none() {
+        let listener = Listener {
+            start: config.start,
+            positioned: BTreeSet::new(),
+            verbose: config.verbosity == Verbosity::Verbose,
+            diagnostics: Diagnostics::new(false),
+        };
+        consumer.subscribe_with_listener(&config.topics, Box::new(listener))?;
+        return Ok(consumer);
+    }
     consumer.assign(&partitions)?;
-    match config.start {
+    position(&mut consumer, &partitions, config.start)?;
+    if config.consumer.group_id.is_some() {
+        consumer
+            .commit_sync()
+            .context("committing the starting offsets")?;
+    }
+    Ok(consumer)
+}
+
+/// Tells of rebalances (with `-v`); the first time this member gets a
+/// partition, positions it per `-o` and commits that starting position (as
+/// consume does without membership), so `group describe` shows its lag.
+struct Listener {
+    start: StartOffset,
+    /// Partitions `-o` was applied to.
+    positioned: BTreeSet<TopicPartition>,
+    verbose: bool,
+    diagnostics: Diagnostics,
+}
+
+impl Listener {
+    fn event(&self, consumer: &Consumer, what: &str, partitions: &[TopicPartition]) {
+        if !self.verbose {
+            return;
+        }
+        let names: Vec<String> = partitions.iter().map(ToString::to_string).collect();
+        let micros = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros());
+        self.diagnostics.note(format_args!(
+            "group member {} generation {}: {what} {} (at {micros} us)",
+            consumer.member_id().unwrap_or("-"),
+            consumer.generation().unwrap_or(0),
+            names.join(",")
+        ));
+    }
+}
+
+impl ConsumerRebalanceListener for Listener {
+    fn on_partitions_revoked(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
+        self.event(consumer, "revoked", partitions);
+    }
+
+    fn on_partitions_assigned(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
+        self.event(consumer, "assigned", partitions);
+        let fresh: Vec<TopicPartition> = partitions
+            .iter()
+            .filter(|tp| !self.positioned.contains(*tp))
+            .cloned()
+            .collect();
+        if fresh.is_empty() {
+            return;
+        }
+        self.positioned.extend(fresh.iter().cloned());
+        let positioned = position(consumer, &fresh, self.start).and_then(|()| {
+            let offsets = fresh
+                .iter()
+                .filter_map(|tp| {
+                    let offset = consumer.position(tp).ok()?;
+                    Some((tp.clone(), OffsetAndMetadata::new(offset)))
+                })
+                .collect();
+            Ok(consumer.commit_offsets(&offsets)?)
+        });
+        if let Err(error) = positioned {
+            self.diagnostics
+                .error(format_args!("positioning {fresh:?} per -o: {error:#}"));
+        }
+    }
+
+    fn on_partitions_lost(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
+        self.event(consumer, "lost", partitions);
+    }
+}
+
+/// Positions `partitions` per `-o`.
+fn position(
+    consumer: &mut Consumer,
+    partitions: &[TopicPartition],
+    start: StartOffset,
+) -> anyhow::Result<()> {
+    match start {
         StartOffset::Stored => {}
-        StartOffset::Beginning => consumer.seek_to_beginning(&partitions)?,
-        StartOffset::End => consumer.seek_to_end(&partitions)?,
+        StartOffset::Beginning => consumer.seek_to_beginning(partitions)?,
+        StartOffset::End => consumer.seek_to_end(partitions)?,
         StartOffset::Offset(offset) => {
-            for tp in &partitions {
+            for tp in partitions {
                 consumer.seek(tp, offset)?;
             }
         }
         StartOffset::FromEnd(n) => {
-            let starts = consumer.beginning_offsets(&partitions)?;
-            for (tp, end) in consumer.end_offsets(&partitions)? {
+            let starts = consumer.beginning_offsets(partitions)?;
+            for (tp, end) in consumer.end_offsets(partitions)? {
                 let start = starts.get(&tp).copied().unwrap_or(0);
                 consumer.seek(&tp, end.saturating_sub(n).max(start))?;
             }
@@ -94,8 +217,8 @@ fn start(config: &ConsumeConfig) -> anyhow::Result<Consumer> {
                 .map(|tp| (tp.clone(), timestamp))
                 .collect();
             let found = consumer.offsets_for_times(&query)?;
-            let ends = consumer.end_offsets(&partitions)?;
-            for tp in &partitions {
+            let ends = consumer.end_offsets(partitions)?;
+            for tp in partitions {
                 // No record at or after the timestamp: the log end (as kcat).
                 let offset = match found.get(tp) {
                     Some(Some(found)) => found.offset,
@@ -105,12 +228,7 @@ fn start(config: &ConsumeConfig) -> anyhow::Result<Consumer> {
             }
         }
     }
-    if config.consumer.group_id.is_some() {
-        consumer
-            .commit_sync()
-            .context("committing the starting offsets")?;
-    }
-    Ok(consumer)
+    Ok(())
 }
 
 /// The partitions of the topics (only `-p` of each, when given), in the
@@ -229,10 +347,20 @@ impl Session {
                 } else {
                     consumer.commit_sync()
                 };
-                if let Err(error) = committed {
-                    self.diagnostics
-                        .error(format_args!("committing offsets: {error}"));
-                    return Ok(Status::Failure);
+                match committed {
+                    Ok(()) => {}
+                    // Fenced: the group moved the partitions while this poll
+                    // was delivered (this member was evicted). Their next
+                    // owner delivers them again (at least once); this member
+                    // rejoins at its next poll.
+                    Err(error @ kreplay::Error::Group { .. }) => {
+                        self.diagnostics.warning(format_args!("{error}"));
+                    }
+                    Err(error) => {
+                        self.diagnostics
+                            .error(format_args!("committing offsets: {error}"));
+                        return Ok(Status::Failure);
+                    }
                 }
             }
             if let Some(error) = formatted.error {

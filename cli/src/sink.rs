@@ -26,7 +26,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{self, StdoutLock, Write};
+use std::io::{self, Stdout, Write};
 use std::os::fd::AsFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus, Stdio};
@@ -91,7 +91,9 @@ pub enum Delivery {
 /// A sink: stdout, or a command per batch.
 #[derive(Debug)]
 pub enum Sink {
-    Stdout(StdoutLock<'static>),
+    /// Locked per batch: members running as threads share stdout, each
+    /// batch written whole.
+    Stdout(Stdout),
     Exec(Exec),
 }
 
@@ -99,7 +101,7 @@ impl Sink {
     /// The sink `config` asks for; `group` is passed on to `--exec` commands.
     pub fn new(config: &SinkConfig, group: Option<&str>) -> Sink {
         match config {
-            SinkConfig::Stdout => Sink::Stdout(io::stdout().lock()),
+            SinkConfig::Stdout => Sink::Stdout(io::stdout()),
             SinkConfig::Exec(config) => Sink::Exec(Exec {
                 config: config.clone(),
                 group: group.map(str::to_string),
@@ -119,6 +121,7 @@ impl Sink {
     ) -> io::Result<Delivery> {
         match self {
             Sink::Stdout(out) => {
+                let mut out = out.lock();
                 out.write_all(batch.bytes)?;
                 out.flush()?;
                 Ok(Delivery::Accepted)

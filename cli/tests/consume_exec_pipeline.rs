@@ -9,8 +9,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use common::*;
 use kreplay::OffsetStore;
@@ -24,37 +23,6 @@ const RETRIES: usize = 2;
 
 fn s(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-/// Every file and directory under `root`, relative, with the SHA-256 of
-/// each file (`sha256sum`) and `dir` for directories.
-fn digests(root: &Path) -> BTreeMap<PathBuf, String> {
-    let mut entries = BTreeMap::new();
-    let mut files = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let relative = path.strip_prefix(root).unwrap().to_path_buf();
-            if path.is_dir() {
-                entries.insert(relative, "dir".to_string());
-                pending.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    assert!(!files.is_empty());
-    let output = Command::new("sha256sum").args(&files).output().unwrap();
-    assert!(output.status.success(), "sha256sum failed");
-    for line in String::from_utf8(output.stdout).unwrap().lines() {
-        let (digest, path) = line.split_once("  ").unwrap();
-        let relative = Path::new(path).strip_prefix(root).unwrap().to_path_buf();
-        entries.insert(relative, digest.to_string());
-    }
-    let digested = entries.values().filter(|v| *v != "dir").count();
-    assert_eq!(digested, files.len(), "sha256sum skipped files");
-    entries
 }
 
 /// `kreplay consume` of `metrics` as `group`, sinking into `command`.
@@ -163,7 +131,7 @@ fn two_groups_two_sinks_one_breaks_and_catches_up() {
         "5",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let before = digests(log.path());
+    let before = tree_digest(log.path());
     assert!(
         before
             .keys()
@@ -335,5 +303,5 @@ echo "$n $KREPLAY_ATTEMPT $KREPLAY_PARTITIONS ok" >> "$dir/es.log"
     }
     assert!(duplicated > 0 && duplicated <= 30);
 
-    assert_eq!(digests(log.path()), before, "the log dir changed");
+    assert_eq!(tree_digest(log.path()), before, "the log dir changed");
 }

@@ -1,0 +1,509 @@
+//! Several `kreplay consume --group` processes on one log dir, one killed
+//! with SIGKILL mid-stream: from the rebalance events each member reports
+//! (`-v`), no partition is ever read by two live members at once; the
+//! survivors take the dead member's partitions over (the time it took is
+//! printed); nothing is lost, and the only duplicates are records the dead
+//! member delivered after its last commit.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::*;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kreplay");
+const PARTITIONS: i32 = 6;
+const RECORDS: usize = 6_000;
+
+fn gen(log: &Path) {
+    let status = Command::new(BIN)
+        .arg("gen")
+        .arg(log)
+        .args([
+            "--topics",
+            "metrics",
+            "--partitions",
+            &PARTITIONS.to_string(),
+        ])
+        .args(["--records", &RECORDS.to_string(), "--batch-records", "20"])
+        .args(["--value-size", "40", "--seed", "11"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// A member in the background: its sink appends each poll to `out` and
+/// takes a little while, so the stream lasts long enough to kill it mid-way.
+fn member(log: &Path, state: &Path, out: &Path, err: &Path) -> Child {
+    Command::new(BIN)
+        .args(["consume", "--log-dir"])
+        .arg(log)
+        .args(["-t", "metrics", "--group", "g", "--state-dir"])
+        .arg(state)
+        .args(["--format", "json", "--max-poll-records", "40", "-v"])
+        .args([
+            "--heartbeat-interval-ms",
+            "100",
+            "--session-timeout-ms",
+            "10000",
+        ])
+        .args([
+            "--exec",
+            &format!("cat >> '{}'; sleep 0.02", out.display()),
+            "--retries",
+            "0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(File::create(err).unwrap()))
+        .spawn()
+        .unwrap()
+}
+
+fn records(out: &Path) -> Vec<(i64, i64)> {
+    std::fs::read_to_string(out)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["partition"].as_i64().unwrap(),
+                v["offset"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A rebalance event from a member's `-v` output.
+#[derive(Debug, Clone)]
+struct Event {
+    what: String,
+    partitions: Vec<i64>,
+    micros: u128,
+}
+
+fn events(err: &Path) -> Vec<Event> {
+    let text = std::fs::read_to_string(err).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.split_once("group member ")?.1;
+            let (_, rest) = rest.split_once(": ")?;
+            let (what, rest) = rest.split_once(' ')?;
+            let (list, at) = rest.split_once(" (at ")?;
+            let micros = at.strip_suffix(" us)")?.parse().ok()?;
+            let partitions = list
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|tp| tp.rsplit_once('-').unwrap().1.parse().unwrap())
+                .collect();
+            Some(Event {
+                what: what.to_string(),
+                partitions,
+                micros,
+            })
+        })
+        .collect()
+}
+
+/// Per partition, the intervals [assigned, revoked) in which the member may
+/// read it; an interval still open ends at `end`.
+fn ownership(events: &[Event], end: u128) -> BTreeMap<i64, Vec<(u128, u128)>> {
+    let mut open: BTreeMap<i64, u128> = BTreeMap::new();
+    let mut closed: BTreeMap<i64, Vec<(u128, u128)>> = BTreeMap::new();
+    for e in events {
+        for &p in &e.partitions {
+            match e.what.as_str() {
+                "assigned" => {
+                    assert!(open.insert(p, e.micros).is_none(), "assigned twice: {e:?}");
+                }
+                "revoked" | "lost" => {
+                    let from = open
+                        .remove(&p)
+                        .unwrap_or_else(|| panic!("not owned: {e:?}"));
+                    closed.entry(p).or_default().push((from, e.micros));
+                }
+                other => panic!("unknown event {other}"),
+            }
+        }
+    }
+    for (p, from) in open {
+        closed.entry(p).or_default().push((from, end));
+    }
+    closed
+}
+
+fn now_micros() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros()
+}
+
+#[test]
+fn kill_9_of_a_member_hands_its_partitions_over_without_loss_or_overlap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("logs");
+    let state = tmp.path().join("state");
+    gen(&log);
+    let before = tree_digest(&log);
+    let files = |i: usize| -> (PathBuf, PathBuf) {
+        (
+            tmp.path().join(format!("out-{i}.jsonl")),
+            tmp.path().join(format!("err-{i}.txt")),
+        )
+    };
+    let mut children: Vec<Child> = (0..3)
+        .map(|i| {
+            let (out, err) = files(i);
+            member(&log, &state, &out, &err)
+        })
+        .collect();
+    // Kill member 0 once it delivered a few polls and the group settled.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while records(&files(0).0).len() < 200 {
+        assert!(Instant::now() < deadline, "member 0 never got going");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    children[0].kill().unwrap();
+    children[0].wait().unwrap();
+    let killed_at = now_micros();
+    // The survivors finish the stream.
+    let all: BTreeSet<(i64, i64)> = (0..PARTITIONS as i64)
+        .flat_map(|p| (0..(RECORDS as i64 / PARTITIONS as i64)).map(move |o| (p, o)))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let seen: BTreeSet<(i64, i64)> = (0..3).flat_map(|i| records(&files(i).0)).collect();
+        if seen == all {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "records missing after 90 s: {}",
+            all.difference(&seen).count()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let end = now_micros();
+    for child in &mut children[1..] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    // Ownership: no partition held by two members at once.
+    let owned: Vec<BTreeMap<i64, Vec<(u128, u128)>>> = (0..3)
+        .map(|i| ownership(&events(&files(i).1), if i == 0 { killed_at } else { end }))
+        .collect();
+    for p in 0..PARTITIONS as i64 {
+        let mut intervals: Vec<(u128, u128, usize)> = Vec::new();
+        for (i, member) in owned.iter().enumerate() {
+            for &(from, to) in member.get(&p).map(Vec::as_slice).unwrap_or_default() {
+                intervals.push((from, to, i));
+            }
+        }
+        intervals.sort();
+        for pair in intervals.windows(2) {
+            let ((_, to, a), (from, _, b)) = (
+                (pair[0].0, pair[0].1, pair[0].2),
+                (pair[1].0, pair[1].1, pair[1].2),
+            );
+            assert!(
+                to <= from,
+                "partition {p}: member {a} held it until {to} but member {b} took it at {from}"
+            );
+        }
+    }
+    // Takeover: the dead member's partitions went to the survivors.
+    let dead: Vec<i64> = owned[0]
+        .iter()
+        .filter(|(_, spans)| spans.iter().any(|&(_, to)| to == killed_at))
+        .map(|(&p, _)| p)
+        .collect();
+    assert!(!dead.is_empty(), "member 0 owned nothing when killed");
+    let mut takeover = Duration::ZERO;
+    for p in &dead {
+        let taken = owned[1..]
+            .iter()
+            .flat_map(|m| m.get(p).cloned().unwrap_or_default())
+            .map(|(from, _)| from)
+            .filter(|&from| from >= killed_at)
+            .min()
+            .unwrap_or_else(|| panic!("partition {p} of the killed member was never taken over"));
+        takeover = takeover.max(Duration::from_micros((taken - killed_at) as u64));
+    }
+    eprintln!(
+        "takeover after SIGKILL: {} ms for partitions {dead:?} (heartbeat interval 100 ms)",
+        takeover.as_millis()
+    );
+
+    // Nothing lost (checked above); duplicates only between the dead member
+    // and a survivor, on the dead member's partitions.
+    let mut count: BTreeMap<(i64, i64), Vec<usize>> = BTreeMap::new();
+    for i in 0..3 {
+        for r in records(&files(i).0) {
+            count.entry(r).or_default().push(i);
+        }
+    }
+    for (record, members) in &count {
+        if members.len() > 1 {
+            assert_eq!(members.len(), 2, "{record:?} delivered by {members:?}");
+            assert!(
+                members.contains(&0),
+                "{record:?} delivered twice by survivors"
+            );
+            assert!(
+                dead.contains(&record.0),
+                "{record:?}: not a partition of the dead member"
+            );
+        }
+    }
+    let duplicates = count.values().filter(|m| m.len() > 1).count();
+    eprintln!("duplicates (delivered by the dead member after its last commit): {duplicates}");
+    assert_eq!(tree_digest(&log), before, "the log dir was modified");
+}
+
+/// `kreplay group list --json`'s line for `g`.
+fn group_line(state: &Path) -> Option<Value> {
+    let run = kreplay([
+        "group",
+        "list",
+        "--json",
+        "--state-dir",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.json_lines().into_iter().find(|v| v["group"] == "g")
+}
+
+#[test]
+fn a_live_group_is_stable_shows_its_owners_and_refuses_delete_and_reset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("logs");
+    let state = tmp.path().join("state");
+    gen(&log);
+    let (out, err) = (tmp.path().join("out"), tmp.path().join("err"));
+    let mut child = member(&log, &state, &out, &err);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(line) = group_line(&state) {
+            if line["state"] == "stable" && line["members"] == 1 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "never stable");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let run = kreplay([
+        "group",
+        "describe",
+        "g",
+        "--json",
+        "--log-dir",
+        &s(&log),
+        "--state-dir",
+        &s(&state),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines = run.json_lines();
+    assert_eq!(lines.len(), PARTITIONS as usize);
+    let owners: BTreeSet<&str> = lines
+        .iter()
+        .map(|l| l["consumer_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(owners.len(), 1, "{lines:?}");
+    assert!(lines.iter().all(|l| l["client_id"] == "kreplay"));
+
+    let run = kreplay(["group", "delete", "g", "--state-dir", &s(&state)]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("1 live member"), "{}", run.stderr);
+    let reset = [
+        "group",
+        "reset",
+        "g",
+        "--all-topics",
+        "--to-earliest",
+        "--execute",
+        "--log-dir",
+    ];
+    let run = kreplay(reset.iter().map(|a| a.to_string()).chain([
+        s(&log),
+        "--state-dir".into(),
+        s(&state),
+    ]));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("live member"), "{}", run.stderr);
+
+    // SIGKILL: the lock dies with the process; the group is empty at once.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let line = group_line(&state).unwrap();
+    assert_eq!(line["state"], "empty", "{line}");
+    assert_eq!(line["members"], 0);
+    let run = kreplay(["group", "delete", "g", "--state-dir", &s(&state)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn members_as_threads_deliver_every_record_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("logs");
+    let state = tmp.path().join("state");
+    gen(&log);
+    for assignor in ["range", "roundrobin", "sticky", "cooperative-sticky"] {
+        let group = format!("threads-{assignor}");
+        let run = kreplay([
+            "consume",
+            "--log-dir",
+            log.to_str().unwrap(),
+            "-t",
+            "metrics",
+            "--group",
+            &group,
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--members",
+            "4",
+            "--partition-assignment-strategy",
+            assignor,
+            "--heartbeat-interval-ms",
+            "20",
+            "-e",
+            "--max-poll-records",
+            "30",
+            "-f",
+            "%p %o\n",
+        ]);
+        assert_eq!(run.code, 0, "{assignor}: {}", run.stderr);
+        let mut seen: Vec<(i64, i64)> = run
+            .stdout
+            .lines()
+            .map(|l| {
+                let (p, o) = l.split_once(' ').unwrap();
+                (p.parse().unwrap(), o.parse().unwrap())
+            })
+            .collect();
+        let n = seen.len();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), n, "{assignor}: duplicates");
+        assert_eq!(n, RECORDS, "{assignor}: records missing");
+    }
+}
+
+#[test]
+fn bad_group_flags_are_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("logs");
+    gen(&log);
+    let base = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "consume",
+            "--log-dir",
+            log.to_str().unwrap(),
+            "-t",
+            "metrics",
+            "-e",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        kreplay(args)
+    };
+    let state = tmp.path().join("state");
+    let state = state.to_str().unwrap();
+    for (extra, says) in [
+        (
+            vec![
+                "--group",
+                "g",
+                "--state-dir",
+                state,
+                "--partition-assignment-strategy",
+                "fair",
+            ],
+            "unknown partition assignment strategy",
+        ),
+        (vec!["--group", "", "--state-dir", state], "cannot be empty"),
+        (
+            vec!["--group", "g", "--state-dir", state, "--members", "0"],
+            "--members",
+        ),
+        (
+            vec![
+                "--group",
+                "g",
+                "--state-dir",
+                state,
+                "--members",
+                "2",
+                "-p",
+                "0",
+            ],
+            "cannot be used with -p",
+        ),
+        (
+            vec![
+                "--group",
+                "g",
+                "--state-dir",
+                state,
+                "--heartbeat-interval-ms",
+                "5000",
+                "--session-timeout-ms",
+                "1000",
+            ],
+            "below --session-timeout-ms",
+        ),
+        (
+            vec![
+                "--group",
+                "g",
+                "--state-dir",
+                state,
+                "--group-instance-id",
+                "",
+            ],
+            "cannot be empty",
+        ),
+        (vec!["--members", "2"], "--group"),
+    ] {
+        let run = base(&extra);
+        assert_eq!(run.code, 2, "{extra:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{extra:?}: {}", run.stderr);
+    }
+    // Group names that could escape the state dir stay inside it.
+    for group in ["../../escape", "/etc/passwd", ".", ".."] {
+        let run = base(&[
+            "--group",
+            group,
+            "--state-dir",
+            state,
+            "-c",
+            "1",
+            "-f",
+            "%o\n",
+        ]);
+        assert_eq!(run.code, 0, "{group}: {}", run.stderr);
+    }
+    assert!(!tmp.path().join("escape").exists());
+    let names: Vec<String> = std::fs::read_dir(tmp.path().join("state/groups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(names
+        .iter()
+        .all(|n| !n.contains('/') && n != "." && n != ".."));
+    // A state dir that cannot be written: a clear error naming it.
+    let run = base(&["--group", "g", "--state-dir", "/proc/kreplay-state"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("/proc/kreplay-state"), "{}", run.stderr);
+}
