@@ -507,3 +507,109 @@ fn bad_group_flags_are_usage_errors() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("/proc/kreplay-state"), "{}", run.stderr);
 }
+
+/// Sends `signal` to `child`.
+fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_stopped_member_is_evicted_after_its_session_timeout_and_its_late_commit_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("logs");
+    let state = tmp.path().join("state");
+    gen(&log);
+    let files = |i: usize| -> (PathBuf, PathBuf) {
+        (
+            tmp.path().join(format!("out-{i}.jsonl")),
+            tmp.path().join(format!("err-{i}.txt")),
+        )
+    };
+    let spawn = |i: usize| {
+        let (out, err) = files(i);
+        Command::new(BIN)
+            .args(["consume", "--log-dir"])
+            .arg(&log)
+            .args(["-t", "metrics", "--group", "g", "--state-dir"])
+            .arg(&state)
+            .args(["--format", "json", "--max-poll-records", "40", "-v"])
+            .args([
+                "--heartbeat-interval-ms",
+                "100",
+                "--session-timeout-ms",
+                "1000",
+            ])
+            .args(["--exec", &format!("cat >> '{}'; sleep 0.05", out.display())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(File::create(err).unwrap()))
+            .spawn()
+            .unwrap()
+    };
+    let mut a = spawn(0);
+    let mut b = spawn(1);
+    // Both members own partitions and read.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while records(&files(0).0).len() < 80 || records(&files(1).0).len() < 80 {
+        assert!(Instant::now() < deadline, "members never got going");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SIGSTOP: a hung process. Its locks stay held, its heartbeat stops.
+    signal(&a, "STOP");
+    let stopped_at = now_micros();
+    let all: BTreeSet<(i64, i64)> = (0..PARTITIONS as i64)
+        .flat_map(|p| (0..(RECORDS as i64 / PARTITIONS as i64)).map(move |o| (p, o)))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let seen: BTreeSet<(i64, i64)> = (0..2).flat_map(|i| records(&files(i).0)).collect();
+        if seen == all {
+            break;
+        }
+        assert!(Instant::now() < deadline, "b never finished a's partitions");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let taken = events(&files(1).1)
+        .iter()
+        .filter(|e| e.what == "assigned" && e.micros > stopped_at)
+        .map(|e| e.micros)
+        .min()
+        .expect("b took nothing over");
+    eprintln!(
+        "takeover from a stopped member: {} ms (session timeout 1000 ms)",
+        (taken - stopped_at) / 1000
+    );
+    assert!(
+        taken - stopped_at >= 1_000_000,
+        "evicted before its session timeout"
+    );
+    // SIGCONT: a learns it was evicted, loses its partitions, rejoins.
+    signal(&a, "CONT");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(files(0).1).unwrap();
+        if events(&files(0).1).iter().any(|e| e.what == "lost") {
+            assert!(text.contains("was removed from the group") || text.contains("rejoining"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "a never noticed: {text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for child in [&mut a, &mut b] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    // Nothing lost; a's late deliveries (the poll in flight when it was
+    // stopped) are the only duplicates.
+    let late: usize = records(&files(0).0)
+        .iter()
+        .filter(|r| records(&files(1).0).contains(r))
+        .count();
+    assert!(
+        late <= 40,
+        "{late} duplicates: more than the one poll in flight"
+    );
+}
