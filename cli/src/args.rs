@@ -595,6 +595,17 @@ Consumer groups (--group):
   committed after each poll's output has been written and flushed (with --exec:
   accepted by CMD), and only then: after a closed pipe (| head) or -c, a rerun
   with -o stored continues right after the last record written.
+  Without -p, consume is a member of the group, as in Kafka: members (processes
+  sharing the state dir, or --members N threads) split the topics' partitions
+  per --partition-assignment-strategy, each partition read by one member at a
+  time; members beyond the partition count wait idle. A member that joins,
+  leaves or dies (kill -9 included: seen within --heartbeat-interval-ms)
+  rebalances the group, and the next owner of a partition starts right after
+  its last commit. A member that stops heartbeating (a stopped process) is
+  evicted after --session-timeout-ms and its late commits refused. A static
+  member (--group-instance-id) that restarts within --session-timeout-ms gets
+  its partitions back without a rebalance. -o applies the first time a member
+  gets a partition. -v reports each rebalance on stderr.
 
 Sinks (--exec CMD):
   Instead of stdout, each poll's records (the bytes stdout would get, per

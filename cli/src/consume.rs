@@ -76,16 +76,24 @@ fn run_member(config: &ConsumeConfig) -> anyhow::Result<Status> {
         }
     };
     if config.verbosity == Verbosity::Verbose {
-        diagnostics.note(format_args!(
-            "consuming {} partition(s), prefetch {}",
-            consumer.assignment().len(),
-            consumer.io_mode()
-        ));
+        match consumer.member_id() {
+            Some(member) => diagnostics.note(format_args!(
+                "joined group '{}' as member {member}, prefetch {}",
+                config.consumer.group_id.as_deref().unwrap_or_default(),
+                consumer.io_mode()
+            )),
+            None => diagnostics.note(format_args!(
+                "consuming {} partition(s), prefetch {}",
+                consumer.assignment().len(),
+                consumer.io_mode()
+            )),
+        }
     }
     let mut session = Session {
         grouped: config.consumer.group_id.is_some(),
         records_left: config.max_records,
         written: 0,
+        idle_committed: false,
         diagnostics,
     };
     let status = session.run(&mut consumer, config)?;
@@ -296,6 +304,10 @@ struct Session {
     records_left: Option<u64>,
     /// Records written so far.
     written: u64,
+    /// The positions were committed since the last poll with records (an
+    /// empty poll at the end commits once: positions may have moved past
+    /// control batches and aborted transactions).
+    idle_committed: bool,
     diagnostics: Diagnostics,
 }
 
@@ -343,8 +355,14 @@ impl Session {
                         .collect();
                     consumer.commit_offsets(&offsets)
                 } else if formatted.empty {
-                    Ok(())
+                    if !self.idle_committed && consumer.at_end() {
+                        self.idle_committed = true;
+                        consumer.commit_sync()
+                    } else {
+                        Ok(())
+                    }
                 } else {
+                    self.idle_committed = false;
                     consumer.commit_sync()
                 };
                 match committed {

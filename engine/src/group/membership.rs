@@ -28,6 +28,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -226,7 +227,7 @@ impl Membership {
             return self.rejoin();
         }
         let mut state = read_state(&lock.dir)?.unwrap_or_default();
-        let mut live = live_infos(&lock.dir, Some(&self.info.member_id), &state)?;
+        let mut live = live_infos(&lock.dir, Some(&self.info.member_id))?;
         live.insert(self.info.member_id.clone(), self.info.clone());
         let mut reconciled = reconcile(&mut state, &live, unix_ms(), self.config.assignor);
         let Some(me) = state.members.get_mut(&self.info.member_id) else {
@@ -309,7 +310,13 @@ impl Membership {
         create_dir_durable(&owners)?;
         let mut taken = Vec::new();
         for tp in pending {
-            if let Some(file) = try_lock_path(&owner_path(&owners, &tp))? {
+            let path = owner_path(&owners, &tp);
+            if let Some(file) = try_lock_path(&path)? {
+                // Who holds it, for an eviction to find (a hint: the lock is
+                // what counts; no fsync needed).
+                file.set_len(0)
+                    .and_then(|()| file.write_all_at(self.info.member_id.as_bytes(), 0))
+                    .map_err(|e| Error::io(&path, e))?;
                 self.owned.insert(tp.clone(), file);
                 taken.push(tp);
             }
@@ -374,7 +381,7 @@ impl Membership {
         }
         fs::remove_file(&self.member_path).map_err(|e| Error::io(&self.member_path, e))?;
         let mut state = read_state(&lock.dir)?.unwrap_or_default();
-        let live = live_infos(&lock.dir, None, &state)?;
+        let live = live_infos(&lock.dir, None)?;
         let reconciled = reconcile(&mut state, &live, unix_ms(), self.config.assignor);
         if reconciled.changed {
             write_state(&lock.dir, &state)?;
@@ -443,13 +450,9 @@ pub(crate) struct LiveMember {
 /// The live members of the group in `dir` except `me`, with the group lock
 /// held: files of dead members and abandoned joins are removed, and hung
 /// members evicted.
-fn live_infos(
-    dir: &Path,
-    me: Option<&str>,
-    state: &GroupState,
-) -> Result<BTreeMap<String, MemberInfo>> {
+fn live_infos(dir: &Path, me: Option<&str>) -> Result<BTreeMap<String, MemberInfo>> {
     let mut live = scan_live(dir, me, true)?;
-    evict_hung(dir, &mut live, state);
+    evict_hung(dir, &mut live);
     Ok(live.into_iter().map(|(id, m)| (id, m.info)).collect())
 }
 
@@ -530,7 +533,7 @@ pub(crate) fn scan_live(
 /// than their session timeout (a stopped or hung process): their member
 /// file and the owner files of their partitions are unlinked, so the locks
 /// they still hold guard nothing and their next commit is refused.
-fn evict_hung(dir: &Path, live: &mut BTreeMap<String, LiveMember>, state: &GroupState) {
+fn evict_hung(dir: &Path, live: &mut BTreeMap<String, LiveMember>) {
     let now = SystemTime::now();
     let hung: Vec<String> = live
         .iter()
@@ -543,9 +546,14 @@ fn evict_hung(dir: &Path, live: &mut BTreeMap<String, LiveMember>, state: &Group
     for id in hung {
         log::warn!("evicting member {id}: no heartbeat within its session timeout");
         let _ = fs::remove_file(dir.join(MEMBERS_DIR).join(&id));
-        if let Some(entry) = state.members.get(&id) {
-            for tp in &entry.assigned {
-                let _ = fs::remove_file(owner_path(&dir.join(OWNERS_DIR), tp));
+        // Every owner file it took (it may still hold partitions of an
+        // older generation than the state's assignment says).
+        let owners = dir.join(OWNERS_DIR);
+        if let Ok(entries) = fs::read_dir(&owners) {
+            for entry in entries.flatten() {
+                if fs::read(entry.path()).is_ok_and(|holder| holder == id.as_bytes()) {
+                    let _ = fs::remove_file(entry.path());
+                }
             }
         }
         live.remove(&id);
