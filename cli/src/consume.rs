@@ -71,7 +71,7 @@ fn run_member(config: &ConsumeConfig) -> anyhow::Result<Status> {
             let status = error
                 .downcast_ref::<kreplay::Error>()
                 .map_or(Status::Failure, Status::of_error);
-            diagnostics.error(format_args!("{error:#}"));
+            diagnostics.error(status::chain(&error));
             return Ok(status);
         }
     };
@@ -187,8 +187,10 @@ impl ConsumerRebalanceListener for Listener {
             Ok(consumer.commit_offsets(&offsets)?)
         });
         if let Err(error) = positioned {
-            self.diagnostics
-                .error(format_args!("positioning {fresh:?} per -o: {error:#}"));
+            self.diagnostics.error(format_args!(
+                "positioning {fresh:?} per -o: {}",
+                status::chain(&error)
+            ));
         }
     }
 

@@ -72,10 +72,27 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(status) => status.into(),
         Err(error) if is_broken_pipe(&error) => Status::Ok.into(),
         Err(error) => {
-            Diagnostics::new(false).error(format_args!("{error:#}"));
+            Diagnostics::new(false).error(chain(&error));
             Status::Failure.into()
         }
     }
+}
+
+/// An error and its causes, `: `-separated, without repeating a cause the
+/// message already ends with (the engine's I/O errors print their source).
+pub fn chain(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.ends_with(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
 }
 
 /// Sends the engine's `log` messages to stderr as `kreplay: warning: …`
