@@ -1,10 +1,19 @@
 //! Batch scan and record iteration over writer-made segments, each beside its
 //! baseline in the same group: the memory-read ceiling (sum of the same
-//! bytes), a naive `read()` + owned-allocation decoder, and for compressed
-//! batches the codec's own decompression of the same payloads.
+//! bytes), a naive `read()` + owned-allocation decoder, for compressed
+//! batches the codec's own decompression of the same payloads, and peers'
+//! decoders over the same partition: `kafka-protocol`'s `RecordBatchDecoder`
+//! and, with `--features krabka-log`, `krabka-log` reading the partition
+//! (see `benches/src/peers.rs` for what each one does). Every record
+//! iteration touches offset, timestamp, key, value and header count
+//! (`kreplay_benches::touch`); before a peer is timed, its record count and
+//! (offset, key, value) checksum must equal kreplay's.
 //!
 //! `cargo bench -p kreplay-benches` (figures); `cargo bench -p kreplay-benches -- --test`
-//! runs each once (harness check, as CI does).
+//! runs each once (harness check, as CI does). krabka-log needs rustc
+//! 1.98.1; with an older nightly:
+//! `RUSTFLAGS='-Zcrate-attr=feature(proc_macro_hygiene,result_option_map_or_default)'
+//! cargo +nightly bench -p kreplay-benches --features krabka-log --ignore-rust-version --bench scan`.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -12,31 +21,68 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kreplay::{Compression, Decompressor, Inflater, ReadStrategy, Segment};
-use kreplay_benches::{make_partition, naive_read_and_decode, sum_u64};
+use kreplay_benches::{
+    kafka_protocol_digest, kafka_protocol_iterate, kreplay_digest, kreplay_iterate, make_partition,
+    naive_read_and_decode, segment_bytes, sum_u64,
+};
 
 const RECORDS: usize = 200_000;
 const BATCH_RECORDS: usize = 500;
 
-/// Touches every field a caller can see, so nothing is optimised away.
-fn iterate_records(segment: &Segment, check_crcs: bool, inflater: &mut Inflater) -> u64 {
-    let mut acc = 0u64;
-    for batch in segment.batches_from(0, check_crcs) {
-        let batch = batch.expect("batch");
-        for record in batch.records(inflater).expect("records") {
-            let r = record.expect("record");
-            acc = acc
-                .wrapping_add(r.offset() as u64)
-                .wrapping_add(r.timestamp().unwrap_or(0) as u64)
-                .wrapping_add(r.key().map_or(0, <[u8]>::len) as u64)
-                .wrapping_add(r.value().map_or(0, <[u8]>::len) as u64)
-                .wrapping_add(r.headers().len() as u64);
-        }
-    }
-    acc
-}
-
 fn open(path: &Path) -> Segment {
     Segment::open(path, ReadStrategy::Mmap).expect("open segment")
+}
+
+/// Adds the peers' record-iteration baselines to `g`, after checking that
+/// each one returns kreplay's records (count and checksum) and the same
+/// [`kreplay_benches::touch`] sum, so no baseline can measure nothing.
+fn peers(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    segment: &Segment,
+    path: &Path,
+) {
+    let expected = kreplay_digest(segment);
+    let expected_sum = kreplay_iterate(segment, true, &mut Inflater::default());
+    assert!(expected.records > 0, "no records in {}", path.display());
+
+    let bytes = segment_bytes(segment);
+    assert_eq!(
+        kafka_protocol_digest(&bytes).expect("kafka-protocol decode"),
+        expected,
+        "kafka-protocol disagrees with kreplay on {}",
+        path.display()
+    );
+    assert_eq!(kafka_protocol_iterate(&bytes), expected_sum);
+    g.bench_function("kafka_protocol_crc", |b| {
+        b.iter(|| kafka_protocol_iterate(black_box(&bytes)))
+    });
+
+    #[cfg(feature = "krabka-log")]
+    {
+        let copy = tempfile::tempdir().expect("tempdir");
+        let log = kreplay_benches::krabka_open(path.parent().expect("partition dir"), copy.path());
+        let max_bytes = segment.mapping().len() as u64;
+        assert_eq!(
+            kreplay_benches::krabka_digest(&log, max_bytes).expect("krabka-log read"),
+            expected,
+            "krabka-log disagrees with kreplay on {}",
+            path.display()
+        );
+        assert_eq!(
+            kreplay_benches::krabka_iterate(&log, max_bytes),
+            expected_sum
+        );
+        g.bench_function("krabka_log_crc", |b| {
+            b.iter(|| kreplay_benches::krabka_iterate(black_box(&log), max_bytes))
+        });
+        assert_eq!(
+            kreplay_benches::krabka_protocol_iterate(&bytes),
+            expected_sum
+        );
+        g.bench_function("krabka_protocol_decode_crc", |b| {
+            b.iter(|| kreplay_benches::krabka_protocol_iterate(black_box(&bytes)))
+        });
+    }
 }
 
 fn uncompressed(c: &mut Criterion) {
@@ -85,14 +131,15 @@ fn uncompressed(c: &mut Criterion) {
         g.throughput(Throughput::Elements(records as u64));
         let mut inflater = Inflater::default();
         g.bench_function("kreplay_crc", |b| {
-            b.iter(|| iterate_records(&segment, true, &mut inflater))
+            b.iter(|| kreplay_iterate(&segment, true, &mut inflater))
         });
         g.bench_function("kreplay_no_crc", |b| {
-            b.iter(|| iterate_records(&segment, false, &mut inflater))
+            b.iter(|| kreplay_iterate(&segment, false, &mut inflater))
         });
         g.bench_function("naive_read_owned", |b| {
             b.iter(|| naive_read_and_decode(&path).len())
         });
+        peers(&mut g, &segment, &path);
         g.finish();
     }
 }
@@ -111,7 +158,7 @@ fn compressed(c: &mut Criterion) {
         g.throughput(Throughput::Elements(RECORDS as u64));
         let mut inflater = Inflater::default();
         g.bench_function("kreplay_crc", |b| {
-            b.iter(|| iterate_records(&segment, true, &mut inflater))
+            b.iter(|| kreplay_iterate(&segment, true, &mut inflater))
         });
         let mut decompressor = Decompressor::new();
         let mut out = Vec::new();
@@ -127,6 +174,7 @@ fn compressed(c: &mut Criterion) {
                 n
             })
         });
+        peers(&mut g, &segment, &path);
         g.finish();
     }
 }

@@ -1,7 +1,19 @@
 //! Shared helpers for kreplay's benchmarks: inputs made by the writer with a
-//! fixed seed, and the baselines every fast path is measured beside.
+//! fixed seed, and the baselines every fast path is measured beside: the
+//! memory ceiling, a naive decoder, and peers' decoders (`kafka-protocol`,
+//! and `krabka-log` with the `krabka-log` feature), each checked against
+//! kreplay's output before it is timed.
+
+mod peers;
 
 use std::path::{Path, PathBuf};
+
+pub use peers::{
+    kafka_protocol_digest, kafka_protocol_iterate, kreplay_digest, kreplay_iterate, segment_bytes,
+    touch, RecordDigest,
+};
+#[cfg(feature = "krabka-log")]
+pub use peers::{krabka_digest, krabka_iterate, krabka_open, krabka_protocol_iterate};
 
 use kreplay::writer::{fill_offset_deltas, BatchSpec, PartitionWriter, RecordSpec, WriterOptions};
 use kreplay::Compression;
