@@ -183,3 +183,42 @@ fn bad_cases_behave_as_cases_md_says() {
     }
     assert!(checked >= 11, "only {checked} bad cases found");
 }
+
+/// Reading never writes: every corpus (good, bad, and the broker-written
+/// `real/` when present) has the same files, contents and mtimes after
+/// being dumped through both read paths, verified and consumed.
+#[test]
+fn reading_the_corpora_modifies_nothing() {
+    let mut roots = corpus_roots("corpus");
+    roots.extend(corpus_roots("corpus-bad"));
+    roots.extend(corpus_roots("real"));
+    let before: Vec<_> = roots.iter().map(|r| tree_digest(r)).collect();
+    for root in &roots {
+        for case in cases_under(root) {
+            for strategy in [ReadStrategy::Mmap, ReadStrategy::Read] {
+                let _ = dump_log_dir(&case, options(strategy));
+            }
+            if let Ok(path) = kreplay::classify(&case) {
+                let _ = kreplay::verify_path(&path, &kreplay::VerifyOptions::default());
+            }
+            let mut config = kreplay::ConsumerConfig::new([&case]);
+            config.auto_offset_reset = kreplay::AutoOffsetReset::Earliest;
+            if let Ok(mut consumer) = kreplay::Consumer::new(config) {
+                let topics: Vec<String> =
+                    consumer.partitions().map(|tp| tp.topic.clone()).collect();
+                if consumer.subscribe(&topics).is_ok() {
+                    for _ in 0..1_000 {
+                        match consumer.poll(std::time::Duration::from_millis(100)) {
+                            Ok(records) if records.is_empty() => break,
+                            Ok(records) => records.iter().for_each(drop),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (root, before) in roots.iter().zip(before) {
+        assert_eq!(tree_digest(root), before, "{} was modified", root.display());
+    }
+}

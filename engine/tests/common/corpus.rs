@@ -89,3 +89,53 @@ pub fn records_diff(case: &Path, got: &[Value], expected: &[Value]) -> Option<St
         )
     })
 }
+
+/// Every file and directory under `root`, relative, with the SHA-256 of each
+/// file (`sha256sum`) and its modification time, and `dir` for directories:
+/// compare before and after to prove a log dir was not modified.
+pub fn tree_digest(root: &Path) -> std::collections::BTreeMap<PathBuf, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut entries = std::collections::BTreeMap::new();
+    let mut files = Vec::new();
+    if root.is_file() {
+        files.push(root.to_path_buf());
+    }
+    let mut pending = if root.is_dir() {
+        vec![root.to_path_buf()]
+    } else {
+        Vec::new()
+    };
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let relative = path.strip_prefix(root).unwrap().to_path_buf();
+            if path.is_dir() {
+                entries.insert(relative, "dir".to_string());
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(!files.is_empty());
+    let output = std::process::Command::new("sha256sum")
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "sha256sum failed");
+    for line in String::from_utf8(output.stdout).unwrap().lines() {
+        let (digest, path) = line.split_once("  ").unwrap();
+        let meta = std::fs::metadata(path).unwrap();
+        let relative = Path::new(path)
+            .strip_prefix(root)
+            .unwrap_or(Path::new(path))
+            .to_path_buf();
+        entries.insert(
+            relative,
+            format!("{digest} mtime {}.{:09}", meta.mtime(), meta.mtime_nsec()),
+        );
+    }
+    let digested = entries.values().filter(|v| *v != "dir").count();
+    assert_eq!(digested, files.len(), "sha256sum skipped files");
+    entries
+}
