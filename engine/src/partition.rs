@@ -10,8 +10,11 @@
 
 #![deny(clippy::unwrap_used, clippy::indexing_slicing)]
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use crate::compression::Compression;
 use crate::error::{Error, Result};
@@ -109,20 +112,7 @@ impl Partition {
         let checkpoint = dir
             .path
             .parent()
-            .map(|root| root.join(LOG_START_OFFSET_CHECKPOINT))
-            .map(|p| read_offset_checkpoint(&p))
-            .transpose()
-            .unwrap_or_else(|e| {
-                log::warn!("ignoring the log start offset checkpoint: {e}");
-                None
-            })
-            .flatten()
-            .and_then(|entries| {
-                entries
-                    .into_iter()
-                    .find(|(tp, _)| tp == &dir.topic_partition)
-                    .map(|(_, offset)| offset)
-            });
+            .and_then(|root| checkpointed_log_start(root, &dir.topic_partition));
         Ok(Partition {
             topic_partition: dir.topic_partition.clone(),
             dir: dir.path.clone(),
@@ -426,4 +416,43 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>> {
     }
     logs.sort_by_key(|s| s.base_offset);
     Ok(logs)
+}
+
+/// The log start offset the log dir's `log-start-offset-checkpoint` gives
+/// `tp`. The parsed file is kept per log dir (and read again when its size
+/// or mtime change): a broker's log dir holds one entry per partition, and
+/// reading it for each of 10 000 partitions would be quadratic.
+fn checkpointed_log_start(log_dir: &Path, tp: &TopicPartition) -> Option<i64> {
+    type Parsed = Arc<HashMap<TopicPartition, i64>>;
+    static CACHE: Mutex<Option<HashMap<PathBuf, (u64, Option<SystemTime>, Parsed)>>> =
+        Mutex::new(None);
+    let path = log_dir.join(LOG_START_OFFSET_CHECKPOINT);
+    let meta = std::fs::metadata(&path).ok()?;
+    let stamp = (meta.len(), meta.modified().ok());
+    let mut cache = CACHE.lock().ok()?;
+    let cache = cache.get_or_insert_with(HashMap::new);
+    let parsed = match cache.get(&path) {
+        Some((len, modified, parsed)) if (*len, *modified) == stamp => Arc::clone(parsed),
+        _ => {
+            let entries = match read_offset_checkpoint(&path) {
+                Ok(entries) => entries.unwrap_or_default(),
+                Err(e) => {
+                    log::warn!("ignoring the log start offset checkpoint: {e}");
+                    Vec::new()
+                }
+            };
+            let mut first = HashMap::with_capacity(entries.len());
+            for (entry_tp, offset) in entries {
+                // As before: the first entry of a partition counts.
+                first.entry(entry_tp).or_insert(offset);
+            }
+            let parsed: Parsed = Arc::new(first);
+            if cache.len() >= 64 {
+                cache.clear();
+            }
+            cache.insert(path, (stamp.0, stamp.1, Arc::clone(&parsed)));
+            parsed
+        }
+    };
+    parsed.get(tp).copied()
 }

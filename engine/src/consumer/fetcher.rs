@@ -10,7 +10,7 @@
 //! (`fetch_max_bytes`, soft as in KIP-74: a fetch whose first batch is larger
 //! still goes through) and in fetches (the ring's capacity).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -181,6 +181,7 @@ impl FetcherHandle {
                     commands: receiver,
                     shared: thread_shared,
                     partitions: Vec::new(),
+                    open: VecDeque::new(),
                     next: 0,
                     decompressor: Decompressor::new(),
                     prefetcher,
@@ -250,7 +251,16 @@ struct Reader {
     /// read_committed: producer id → (marker offset, aborted) of the
     /// transaction the reader is inside.
     txns: HashMap<i64, (i64, bool)>,
+    /// In the fetcher's queue of readers holding an open segment.
+    queued: bool,
 }
+
+/// Segments the fetcher keeps open at most (each holds a descriptor and a
+/// mapping); a reader beyond it closes its segment and finds its place again
+/// (through the offset index) at its next fetch. Fetches in the ring and in
+/// the consumer hold theirs too, so a consumer's descriptors stay below this
+/// plus the ring's capacity, however many partitions it reads.
+pub(crate) const MAX_OPEN_SEGMENTS: usize = 256;
 
 struct Fetcher {
     config: FetcherConfig,
@@ -258,6 +268,9 @@ struct Fetcher {
     commands: mpsc::Receiver<Command>,
     shared: Arc<Shared>,
     partitions: Vec<Reader>,
+    /// Readers holding an open segment, oldest first (at most
+    /// [`MAX_OPEN_SEGMENTS`]).
+    open: VecDeque<usize>,
     /// Round-robin cursor over the partitions.
     next: usize,
     decompressor: Decompressor,
@@ -334,8 +347,10 @@ impl Fetcher {
                             at_end: false,
                             failed: false,
                             txns: HashMap::new(),
+                            queued: false,
                         })
                         .collect();
+                    self.open.clear();
                     self.next = 0;
                 }
                 Command::Seek {
@@ -362,6 +377,28 @@ impl Fetcher {
         }
     }
 
+    /// Queues reader `index` if it holds an open segment, and closes the
+    /// oldest readers' segments beyond [`MAX_OPEN_SEGMENTS`].
+    fn note_open(&mut self, index: usize) {
+        let Some(reader) = self.partitions.get_mut(index) else {
+            return;
+        };
+        if reader.location.is_none() || reader.queued {
+            return;
+        }
+        reader.queued = true;
+        self.open.push_back(index);
+        while self.open.len() > MAX_OPEN_SEGMENTS {
+            let Some(oldest) = self.open.pop_front() else {
+                break;
+            };
+            if let Some(reader) = self.partitions.get_mut(oldest) {
+                reader.queued = false;
+                reader.location = None;
+            }
+        }
+    }
+
     /// Makes one fetch from the next partition that has something to give.
     fn fetch_one(&mut self) -> Option<CompletedFetch> {
         let count = self.partitions.len();
@@ -375,7 +412,9 @@ impl Fetcher {
             if !ready {
                 continue;
             }
-            if let Some(fetch) = self.fetch_partition(index) {
+            let fetch = self.fetch_partition(index);
+            self.note_open(index);
+            if let Some(fetch) = fetch {
                 return Some(fetch);
             }
         }

@@ -490,11 +490,14 @@ impl Consumer {
     /// positions, new ones start at the committed offset (or the reset
     /// position). Every fetch in flight is dropped.
     fn reassign(&mut self, partitions: BTreeSet<TopicPartition>) -> Result<()> {
+        let current: BTreeSet<&TopicPartition> =
+            self.assigned.iter().map(|a| &a.topic_partition).collect();
         let new: Vec<TopicPartition> = partitions
             .iter()
-            .filter(|tp| !self.assigned.iter().any(|a| &a.topic_partition == *tp))
+            .filter(|tp| !current.contains(tp))
             .cloned()
             .collect();
+        drop(current);
         let committed = match (&self.offsets, &self.config.group_id) {
             (Some(store), Some(group)) if !new.is_empty() => store.committed(group, &new)?,
             _ => BTreeMap::new(),
