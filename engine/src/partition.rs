@@ -424,8 +424,9 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>> {
 /// reading it for each of 10 000 partitions would be quadratic.
 fn checkpointed_log_start(log_dir: &Path, tp: &TopicPartition) -> Option<i64> {
     type Parsed = Arc<HashMap<TopicPartition, i64>>;
-    static CACHE: Mutex<Option<HashMap<PathBuf, (u64, Option<SystemTime>, Parsed)>>> =
-        Mutex::new(None);
+    /// Per checkpoint file: its size and mtime when parsed, and the entries.
+    type Cache = HashMap<PathBuf, (u64, Option<SystemTime>, Parsed)>;
+    static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
     let path = log_dir.join(LOG_START_OFFSET_CHECKPOINT);
     let meta = std::fs::metadata(&path).ok()?;
     let stamp = (meta.len(), meta.modified().ok());
