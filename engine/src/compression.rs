@@ -161,7 +161,8 @@ impl Decompressor {
     /// - lz4: one LZ4 frame; bytes after its end mark are ignored, as Kafka's
     ///   `Lz4BlockInputStream` does. Block and content checksums are verified
     ///   when present. Linked blocks are accepted too (Java refuses them).
-    /// - zstd: one or more frames, skippable frames included.
+    /// - zstd: one or more frames, skippable frames included; a frame that
+    ///   declares its content size must hold exactly that many bytes.
     ///
     /// # Errors
     ///
@@ -754,15 +755,18 @@ fn unzstd(dctx: &mut DCtx<'static>, input: &[u8], out: &mut Vec<u8>, max_bytes: 
     // when one is declared it is checked now, and reserving it lets zstd
     // decode the frame in a single pass straight into `out` (unless the
     // claimed ratio is implausible: then the frame is streamed like the rest).
-    if let Ok(Some(declared)) = zstd_safe::get_frame_content_size(input) {
-        let declared = usize::try_from(declared)
+    let mut declared = zstd_declared_size(input);
+    if let Some(size) = declared {
+        let size = usize::try_from(size)
             .ok()
-            .filter(|&declared| declared <= max_bytes)
+            .filter(|&size| size <= max_bytes)
             .ok_or(Fault::TooLarge)?;
-        if declared <= input.len().saturating_mul(ZSTD_PLAUSIBLE_RATIO) {
-            reserve_bounded(out, declared, limit);
+        if size <= input.len().saturating_mul(ZSTD_PLAUSIBLE_RATIO) {
+            reserve_bounded(out, size, limit);
         }
     }
+    // Where the current frame's output starts.
+    let mut frame_start = 0;
     let mut src = zstd_safe::InBuffer::around(input);
     loop {
         if !make_room(out, limit) {
@@ -778,13 +782,34 @@ fn unzstd(dctx: &mut DCtx<'static>, input: &[u8], out: &mut Vec<u8>, max_bytes: 
         if out.len() > max_bytes {
             return Err(Fault::TooLarge);
         }
-        if hint == 0 && src.pos() == input.len() {
-            return Ok(()); // a frame ended with the input
+        if hint == 0 {
+            // A frame ended. It must hold what its header declares: zstd
+            // checks that only when it decodes a frame in one pass (when the
+            // output buffer happens to have room for the declared size), so
+            // without this the verdict on a lying frame would depend on how
+            // large earlier batches made the reused buffer.
+            let held = out.len().saturating_sub(frame_start);
+            if let Some(size) = declared.filter(|&size| u64::try_from(held) != Ok(size)) {
+                return Err(Fault::bad(format!(
+                    "zstd frame declares {size} bytes of content but holds {held}"
+                )));
+            }
+            if src.pos() == input.len() {
+                return Ok(()); // the frame ended with the input
+            }
+            declared = zstd_declared_size(input.get(src.pos()..).unwrap_or_default());
+            frame_start = out.len();
         }
         if (src.pos(), out.len()) == before {
             return Err(Fault::bad("truncated zstd frame"));
         }
     }
+}
+
+/// The content size the zstd frame at the start of `input` declares, if any
+/// (0 for a skippable frame).
+fn zstd_declared_size(input: &[u8]) -> Option<u64> {
+    zstd_safe::get_frame_content_size(input).ok().flatten()
 }
 
 fn zstd_compress(input: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
@@ -1480,6 +1505,38 @@ mod tests {
             reason(inflate(Compression::Zstd, b"not zstd", NO_CAP)),
             "unknown frame descriptor"
         );
+    }
+
+    /// Found by the `decompress` fuzz target: a frame whose header declares
+    /// 65834 bytes holds one RLE block of 24571. zstd's streaming decoder
+    /// accepts it unless the output buffer has room for the declared size;
+    /// the verdict must not depend on the reused buffer.
+    #[test]
+    fn zstd_frame_holding_less_than_it_declares_is_corrupt_whatever_the_buffer() {
+        let frame = [
+            0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0x2a, 0x01, 0x01, 0x00, 0xda, 0xff, 0x02, 0x00, 0x01,
+            0x00, 0x00,
+        ];
+        for capacity in [0, 7, 1 << 20] {
+            let mut out = Vec::with_capacity(capacity);
+            let result =
+                Decompressor::new().decompress(Compression::Zstd, &frame, &mut out, NO_CAP, false);
+            assert!(
+                matches!(result, Err(Corruption::Decompress { .. })),
+                "{capacity}: {result:?}"
+            );
+            assert!(out.is_empty());
+        }
+        // One that holds more than it declares (4), likewise.
+        let frame = [
+            0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x04, 0x5b, 0x00, 0x00, 0x00, 0x00, 0x47, 0x35,
+        ];
+        for capacity in [0, 7, 1 << 20] {
+            let mut out = Vec::with_capacity(capacity);
+            let result =
+                Decompressor::new().decompress(Compression::Zstd, &frame, &mut out, NO_CAP, false);
+            assert!(result.is_err(), "{capacity}: {result:?}");
+        }
     }
 
     /// What kafka-python 3.0.12 (`kafka.codec`, with python-snappy, lz4 and
