@@ -132,12 +132,18 @@ struct GroupDescribeArgs {
     /// The group.
     #[arg(value_name = "GROUP", value_parser = group_parser())]
     group: String,
-    /// A log dir holding the partitions; repeat for several.
-    #[arg(long = "log-dir", value_name = "DIR", required = true)]
+    /// A log dir holding the partitions; repeat for several (not needed with --members or --state).
+    #[arg(long = "log-dir", value_name = "DIR", required_unless_present_any = ["members", "show_state"])]
     log_dirs: Vec<PathBuf>,
     #[command(flatten)]
     state: StateDirArg,
-    /// One JSON object per partition.
+    /// Per member instead: CONSUMER-ID, GROUP-INSTANCE-ID, HOST, CLIENT-ID, #PARTITIONS, ASSIGNMENT.
+    #[arg(long, conflicts_with = "show_state")]
+    members: bool,
+    /// The group's state instead: ASSIGNMENT-STRATEGY, STATE, #MEMBERS, GENERATION.
+    #[arg(long = "state")]
+    show_state: bool,
+    /// One JSON object per partition (member, group).
     #[arg(long)]
     json: bool,
 }
@@ -1042,11 +1048,21 @@ pub enum GroupAction {
     Describe {
         group: String,
         log_dirs: Vec<PathBuf>,
+        view: DescribeView,
     },
     Delete {
         group: String,
     },
     Reset(ResetConfig),
+}
+
+/// What `group describe` shows, as `kafka-consumer-groups --describe`
+/// (`--offsets`, the default; `--members`; `--state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DescribeView {
+    Offsets,
+    Members,
+    State,
 }
 
 /// Which partitions `group reset` moves.
@@ -1157,6 +1173,13 @@ impl GroupCmd {
                 action: GroupAction::Describe {
                     group: a.group,
                     log_dirs: a.log_dirs,
+                    view: if a.members {
+                        DescribeView::Members
+                    } else if a.show_state {
+                        DescribeView::State
+                    } else {
+                        DescribeView::Offsets
+                    },
                 },
             },
             GroupCmd::Delete(a) => GroupConfig {

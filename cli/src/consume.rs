@@ -45,9 +45,22 @@ pub fn run(config: &ConsumeConfig) -> anyhow::Result<Status> {
     if config.members <= 1 {
         return run_member(config);
     }
+    // Each member thread its own config: a static member's instance id gets
+    // the member's number (`box` → `box-0`, `box-1`, ...), as each Kafka
+    // consumer needs its own.
+    let configs: Vec<ConsumeConfig> = (0..config.members)
+        .map(|i| {
+            let mut member = config.clone();
+            if let Some(id) = &config.consumer.group_instance_id {
+                member.consumer.group_instance_id = Some(format!("{id}-{i}"));
+            }
+            member
+        })
+        .collect();
     std::thread::scope(|scope| {
-        let members: Vec<_> = (0..config.members)
-            .map(|_| scope.spawn(|| run_member(config)))
+        let members: Vec<_> = configs
+            .iter()
+            .map(|member| scope.spawn(move || run_member(member)))
             .collect();
         let mut status = Status::Ok;
         for member in members {

@@ -15,7 +15,7 @@ use kreplay::{
 use serde::Serialize;
 
 use crate::args::{
-    Format, GroupAction, GroupConfig, ResetConfig, ResetMode, ResetScope, ResetTarget,
+    DescribeView, Format, GroupAction, GroupConfig, ResetConfig, ResetMode, ResetScope, ResetTarget,
 };
 use crate::output::{self, Out};
 use crate::status::{Diagnostics, Status};
@@ -26,8 +26,13 @@ pub fn run(config: &GroupConfig) -> anyhow::Result<Status> {
     let mut out = output::stdout();
     let result = match &config.action {
         GroupAction::List => list(config, &mut out),
-        GroupAction::Describe { group, log_dirs } => {
-            describe(config, group, log_dirs, &mut out, &diagnostics)
+        GroupAction::Describe {
+            group,
+            log_dirs,
+            view: DescribeView::Offsets,
+        } => describe(config, group, log_dirs, &mut out, &diagnostics),
+        GroupAction::Describe { group, view, .. } => {
+            describe_membership(config, group, *view, &mut out)
         }
         GroupAction::Delete { group } => delete(config, group, &diagnostics),
         GroupAction::Reset(reset_config) => reset(config, reset_config, &mut out, &diagnostics),
@@ -297,6 +302,132 @@ fn describe(
                     "CONSUMER-ID",
                     "HOST",
                     "CLIENT-ID",
+                ],
+                &rows,
+            )?;
+        }
+    }
+    Ok(Status::Ok)
+}
+
+#[derive(Serialize)]
+struct MemberLine<'a> {
+    group: &'a str,
+    consumer_id: &'a str,
+    group_instance_id: Option<&'a str>,
+    host: &'a str,
+    client_id: &'a str,
+    pid: u32,
+    partitions: usize,
+    assignment: Vec<String>,
+    /// A static member that left; its partitions wait for it.
+    departed: bool,
+}
+
+#[derive(Serialize)]
+struct StateLine<'a> {
+    group: &'a str,
+    assignment_strategy: Option<&'static str>,
+    state: &'static str,
+    members: usize,
+    generation: i32,
+}
+
+/// `describe --members` and `describe --state`, as kafka-consumer-groups.
+fn describe_membership(
+    config: &GroupConfig,
+    group: &str,
+    view: DescribeView,
+    out: &mut Out,
+) -> Result<Status, Failure> {
+    let store = open_store(config, &[])?.ok_or_else(|| not_found(group))?;
+    let description = store
+        .describe_group(group)?
+        .ok_or_else(|| not_found(group))?;
+    if view == DescribeView::State {
+        let line = StateLine {
+            group,
+            assignment_strategy: description.protocol.map(|p| p.name()),
+            state: description.state.name(),
+            members: description.live_members(),
+            generation: description.generation,
+        };
+        match config.format {
+            Format::Json => output::json_line(out, &line)?,
+            Format::Text => table(
+                out,
+                &[
+                    "GROUP",
+                    "ASSIGNMENT-STRATEGY",
+                    "STATE",
+                    "#MEMBERS",
+                    "GENERATION",
+                ],
+                &[vec![
+                    group.to_string(),
+                    line.assignment_strategy.unwrap_or("-").to_string(),
+                    line.state.to_string(),
+                    line.members.to_string(),
+                    line.generation.to_string(),
+                ]],
+            )?,
+        }
+        return Ok(Status::Ok);
+    }
+    let lines: Vec<MemberLine<'_>> = description
+        .members
+        .iter()
+        .map(|m| MemberLine {
+            group,
+            consumer_id: &m.member_id,
+            group_instance_id: m.group_instance_id.as_deref(),
+            host: &m.host,
+            client_id: &m.client_id,
+            pid: m.pid,
+            partitions: m.assignment.len(),
+            assignment: m.assignment.iter().map(ToString::to_string).collect(),
+            departed: m.departed,
+        })
+        .collect();
+    match config.format {
+        Format::Json => {
+            for line in &lines {
+                output::json_line(out, line)?;
+            }
+        }
+        Format::Text => {
+            let rows: Vec<Vec<String>> = lines
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.group.to_string(),
+                        l.consumer_id.to_string(),
+                        match (l.group_instance_id, l.departed) {
+                            (Some(id), true) => format!("{id} (departed)"),
+                            (Some(id), false) => id.to_string(),
+                            (None, _) => "-".to_string(),
+                        },
+                        l.host.to_string(),
+                        l.client_id.to_string(),
+                        l.partitions.to_string(),
+                        if l.assignment.is_empty() {
+                            "-".to_string()
+                        } else {
+                            l.assignment.join(",")
+                        },
+                    ]
+                })
+                .collect();
+            table(
+                out,
+                &[
+                    "GROUP",
+                    "CONSUMER-ID",
+                    "GROUP-INSTANCE-ID",
+                    "HOST",
+                    "CLIENT-ID",
+                    "#PARTITIONS",
+                    "ASSIGNMENT",
                 ],
                 &rows,
             )?;

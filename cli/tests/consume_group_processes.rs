@@ -666,3 +666,108 @@ fn a_stopped_member_is_evicted_after_its_session_timeout_and_its_late_commit_ref
         "{late} duplicates: more than the one poll in flight"
     );
 }
+
+#[test]
+fn a_static_member_restarted_within_its_session_timeout_gets_its_partitions_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("logs");
+    let state = tmp.path().join("state");
+    gen(&log);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let spawn = |instance: &str, err: &Path| {
+        Command::new(BIN)
+            .args([
+                "consume",
+                "--log-dir",
+                &s(&log),
+                "-t",
+                "metrics",
+                "--group",
+                "g",
+            ])
+            .args(["--state-dir", &s(&state), "-f", "", "-v"])
+            .args([
+                "--heartbeat-interval-ms",
+                "50",
+                "--session-timeout-ms",
+                "60000",
+            ])
+            .args(["--group-instance-id", instance])
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(File::create(err).unwrap()))
+            .spawn()
+            .unwrap()
+    };
+    let describe = |what: &str| -> Vec<Value> {
+        let run = kreplay([
+            "group",
+            "describe",
+            "g",
+            what,
+            "--json",
+            "--state-dir",
+            &s(&state),
+        ]);
+        if run.code == 1 && run.stderr.contains("does not exist") {
+            return Vec::new(); // nobody joined yet
+        }
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.json_lines()
+    };
+    let mut a = spawn("box-a", &tmp.path().join("a1.err"));
+    let mut b = spawn("box-b", &tmp.path().join("b.err"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let settled = loop {
+        let state = describe("--state");
+        let members = describe("--members");
+        if state.first().is_some_and(|s| s["state"] == "stable") && members.len() == 2 {
+            break (state[0]["generation"].clone(), members);
+        }
+        assert!(Instant::now() < deadline, "never stable: {state:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let assignment_of = |members: &[Value], instance: &str| -> Value {
+        members
+            .iter()
+            .find(|m| m["group_instance_id"] == instance)
+            .unwrap()["assignment"]
+            .clone()
+    };
+    let held = assignment_of(&settled.1, "box-a");
+    assert!(!held.as_array().unwrap().is_empty());
+    // box-a's process dies and comes back under the same instance id.
+    let b_before = std::fs::read_to_string(tmp.path().join("b.err"))
+        .unwrap()
+        .len();
+    a.kill().unwrap();
+    a.wait().unwrap();
+    let mut a = spawn("box-a", &tmp.path().join("a2.err"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let members = describe("--members");
+        let back = members.iter().any(|m| {
+            m["group_instance_id"] == "box-a" && m["departed"] == false && m["pid"] == a.id()
+        });
+        if back && describe("--state")[0]["state"] == "stable" {
+            assert_eq!(assignment_of(&members, "box-a"), held, "{members:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "box-a never came back: {members:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        describe("--state")[0]["generation"],
+        settled.0,
+        "no rebalance"
+    );
+    let b_after = std::fs::read_to_string(tmp.path().join("b.err")).unwrap();
+    let since = &b_after[b_before..];
+    assert!(!since.contains("revoked"), "b was rebalanced: {since}");
+    for child in [&mut a, &mut b] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}

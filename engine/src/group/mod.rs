@@ -116,8 +116,12 @@ impl OffsetStore {
             for (id, entry) in &state.members {
                 let alive = live.contains_key(id);
                 if entry.departed_ms.is_none() && !alive {
+                    // Died since the last sync: removed at the next one,
+                    // or, for a static member, held as departed.
                     settled = false;
-                    continue;
+                    if entry.group_instance_id.is_none() {
+                        continue;
+                    }
                 }
                 if alive && entry.acked_generation != state.generation {
                     settled = false;
