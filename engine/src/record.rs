@@ -237,14 +237,14 @@ impl<'a> Cursor<'a> {
     pub(crate) fn varint(&mut self) -> Result<i32, &'static str> {
         let raw = self.unsigned_varint(5)?;
         let raw = u32::try_from(raw).map_err(|_| "varint is too long")?;
-        Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
+        Ok(zigzag32(raw))
     }
 
     /// A zigzag-encoded 64-bit varint.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn varlong(&mut self) -> Result<i64, &'static str> {
         let raw = self.unsigned_varint(10)?;
-        Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
+        Ok(zigzag64(raw))
     }
 
     /// The next `len` bytes.
@@ -656,7 +656,7 @@ impl<'a> RecordBatch<'a> {
             };
             let timestamp_type = self.timestamp_type().unwrap_or(TimestampType::CreateTime);
             return Ok(Records {
-                inner: RecordsInner::V2(V2Records {
+                v2: V2Records {
                     cursor: Cursor::new(area),
                     remaining: count as u32,
                     consumed: 0,
@@ -668,7 +668,9 @@ impl<'a> RecordBatch<'a> {
                         is_control: self.is_control_batch(),
                     },
                     failed: false,
-                }),
+                },
+                legacy: Legacy::None,
+                slow: None,
             });
         }
         let message = LegacyMessage::parse(
@@ -678,11 +680,15 @@ impl<'a> RecordBatch<'a> {
         if !compressed {
             let record = message.into_record(self.base_offset, None);
             return Ok(Records {
-                inner: RecordsInner::LegacySingle(Some(record)),
+                v2: V2Records::EMPTY,
+                legacy: Legacy::Single(Some(record)),
+                slow: None,
             });
         }
         LegacyInner::new(inflated, self, &message, check_crcs).map(|inner| Records {
-            inner: RecordsInner::LegacyInner(inner),
+            v2: V2Records::EMPTY,
+            legacy: Legacy::Inner(inner),
+            slow: None,
         })
     }
 }
@@ -1105,16 +1111,29 @@ fn read_header<'a>(c: &mut Cursor<'a>) -> Result<Header<'a>, &'static str> {
 
 /// Iterator over the records of one batch; yields an error at most once and
 /// then stops.
+///
+/// The records of a v2 batch are decoded by the state in `v2`, checked
+/// first on every call (the hot path); a legacy batch keeps `v2` empty and
+/// iterates through `legacy`.
 #[derive(Debug)]
 pub struct Records<'s> {
-    inner: RecordsInner<'s>,
+    v2: V2Records<'s>,
+    legacy: Legacy<'s>,
+    /// The next item when it does not come from the v2 fast path (a legacy
+    /// record, an error, the end), put here by out-of-line code so that the
+    /// fast path's record never goes through memory.
+    slow: Option<Result<Record<'s>, Corruption>>,
 }
 
+/// The legacy part of [`Records`].
 #[derive(Debug)]
-enum RecordsInner<'s> {
-    V2(V2Records<'s>),
-    LegacySingle(Option<Record<'s>>),
-    LegacyInner(LegacyInner<'s>),
+enum Legacy<'s> {
+    /// A v2 batch.
+    None,
+    /// An uncompressed legacy message: its one record, until taken.
+    Single(Option<Record<'s>>),
+    /// The inner messages of a compressed legacy wrapper.
+    Inner(LegacyInner<'s>),
 }
 
 /// Where an iteration over a batch's records stands, so a later iteration
@@ -1135,18 +1154,25 @@ impl ResumePoint {
 }
 
 impl<'s> Records<'s> {
+    /// An iteration over no records.
+    pub(crate) const EMPTY: Records<'static> = Records {
+        v2: V2Records::EMPTY,
+        legacy: Legacy::None,
+        slow: None,
+    };
+
     /// Where this iteration stands.
     pub fn resume_point(&self) -> ResumePoint {
-        match &self.inner {
-            RecordsInner::V2(v2) => ResumePoint {
-                position: v2.cursor.position(),
-                consumed: v2.consumed,
+        match &self.legacy {
+            Legacy::None => ResumePoint {
+                position: self.v2.cursor.position(),
+                consumed: self.v2.consumed,
             },
-            RecordsInner::LegacySingle(one) => ResumePoint {
+            Legacy::Single(one) => ResumePoint {
                 position: 0,
                 consumed: u32::from(one.is_none()),
             },
-            RecordsInner::LegacyInner(inner) => ResumePoint {
+            Legacy::Inner(inner) => ResumePoint {
                 position: inner.cursor.position(),
                 consumed: inner.consumed,
             },
@@ -1156,18 +1182,19 @@ impl<'s> Records<'s> {
     /// Continues from `point`, taken by [`resume_point`](Self::resume_point)
     /// on an iteration over the same batch and bytes.
     pub fn resume(mut self, point: ResumePoint) -> Self {
-        match &mut self.inner {
-            RecordsInner::V2(v2) => {
+        match &mut self.legacy {
+            Legacy::None => {
+                let v2 = &mut self.v2;
                 v2.cursor.position = point.position;
                 v2.remaining = v2.remaining.saturating_sub(point.consumed);
                 v2.consumed = point.consumed;
             }
-            RecordsInner::LegacySingle(one) => {
+            Legacy::Single(one) => {
                 if point.consumed > 0 {
                     *one = None;
                 }
             }
-            RecordsInner::LegacyInner(inner) => {
+            Legacy::Inner(inner) => {
                 inner.cursor.position = point.position;
                 inner.consumed = point.consumed;
             }
@@ -1179,13 +1206,98 @@ impl<'s> Records<'s> {
 impl<'s> Iterator for Records<'s> {
     type Item = Result<Record<'s>, Corruption>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        match &mut self.inner {
-            RecordsInner::V2(v2) => v2.next_record(),
-            RecordsInner::LegacySingle(one) => one.take().map(Ok),
-            RecordsInner::LegacyInner(inner) => inner.next_record(),
+        if self.v2.remaining > 0 {
+            let v2 = &mut self.v2;
+            v2.remaining -= 1;
+            v2.consumed += 1;
+            match decode_v2_record(v2.cursor.bytes, v2.cursor.position, &v2.batch) {
+                Ok((record, next)) => {
+                    v2.cursor.position = next;
+                    return Some(Ok(record));
+                }
+                Err(detail) => self.fail(detail),
+            }
+        } else {
+            self.next_past_v2();
         }
+        self.slow.take()
+    }
+
+    /// Internal iteration (`for_each`, `sum`, `count`, ...): a v2 batch's
+    /// records are decoded with the iteration state in locals (see
+    /// [`fold_v2`](Self::fold_v2)); a record that does not decode, the end
+    /// and legacy batches go through `next`.
+    fn fold<B, F>(mut self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        let (mut acc, _) = self.fold_v2(u32::MAX, init, |acc, record| f(acc, Ok(record)));
+        for item in self.by_ref() {
+            acc = f(acc, item);
+        }
+        acc
+    }
+}
+
+impl<'s> Records<'s> {
+    /// Passes up to `limit` records of a v2 batch to `f`, decoded with the
+    /// iteration state in locals (so in registers, not reloaded and stored
+    /// for every record as `next` must), and returns how many it passed.
+    /// It stops early at a record that does not decode, leaving it for
+    /// `next` to report; legacy batches pass nothing.
+    #[inline(always)]
+    pub(crate) fn fold_v2<B>(
+        &mut self,
+        limit: u32,
+        mut acc: B,
+        mut f: impl FnMut(B, Record<'s>) -> B,
+    ) -> (B, u32) {
+        if !matches!(self.legacy, Legacy::None) {
+            return (acc, 0);
+        }
+        let bytes = self.v2.cursor.bytes;
+        let batch = self.v2.batch;
+        let mut position = self.v2.cursor.position;
+        let todo = self.v2.remaining.min(limit);
+        let mut left = todo;
+        while left > 0 {
+            let Ok((record, next)) = decode_v2_record(bytes, position, &batch) else {
+                break;
+            };
+            position = next;
+            left -= 1;
+            acc = f(acc, record);
+        }
+        let passed = todo - left;
+        let v2 = &mut self.v2;
+        v2.remaining -= passed;
+        v2.consumed += passed;
+        v2.cursor.position = position;
+        (acc, passed)
+    }
+
+    /// Puts the next item past a v2 batch's records in `slow`: the end (or
+    /// an error for bytes left over), or a legacy batch's next record.
+    #[inline(never)]
+    fn next_past_v2(&mut self) {
+        self.slow = match &mut self.legacy {
+            Legacy::None => self.v2.end(),
+            Legacy::Single(one) => one.take().map(Ok),
+            Legacy::Inner(inner) => inner.next_record(),
+        };
+    }
+
+    /// Ends the iteration on a v2 record that does not decode (the
+    /// position stays at that record), with the error in `slow`.
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, detail: &'static str) {
+        let v2 = &mut self.v2;
+        v2.failed = true;
+        v2.remaining = 0;
+        self.slow = Some(Err(Corruption::malformed("record", detail)));
     }
 }
 
@@ -1209,94 +1321,209 @@ struct BatchContext {
 }
 
 impl<'s> V2Records<'s> {
-    #[inline]
-    fn next_record(&mut self) -> Option<Result<Record<'s>, Corruption>> {
-        if self.remaining == 0 {
-            if self.failed || self.cursor.remaining() == 0 {
-                return None;
-            }
-            self.failed = true;
-            return Some(Err(Corruption::malformed(
-                "batch",
-                format!(
-                    "{} bytes remain after the declared records",
-                    self.cursor.remaining()
-                ),
-            )));
-        }
-        if self.failed {
+    /// No records (the v2 part of a legacy batch's [`Records`]).
+    const EMPTY: V2Records<'static> = V2Records {
+        cursor: Cursor {
+            bytes: &[],
+            position: 0,
+        },
+        remaining: 0,
+        consumed: 0,
+        batch: BatchContext {
+            base_offset: 0,
+            base_timestamp: -1,
+            max_timestamp: -1,
+            timestamp_type: TimestampType::CreateTime,
+            is_control: false,
+        },
+        failed: false,
+    };
+
+    /// Past the declared records: bytes left over are an error (once).
+    #[cold]
+    fn end(&mut self) -> Option<Result<Record<'s>, Corruption>> {
+        if self.failed || self.cursor.remaining() == 0 {
             return None;
         }
-        self.remaining -= 1;
-        self.consumed += 1;
-        match decode_v2_record(&mut self.cursor, &self.batch) {
-            Ok(record) => Some(Ok(record)),
-            Err(detail) => {
-                self.failed = true;
-                self.remaining = 0;
-                Some(Err(Corruption::malformed("record", detail)))
-            }
-        }
+        self.failed = true;
+        Some(Err(Corruption::malformed(
+            "batch",
+            format!(
+                "{} bytes remain after the declared records",
+                self.cursor.remaining()
+            ),
+        )))
     }
 }
 
-/// Decodes one v2 record at the cursor (Kafka's `DefaultRecord.readFrom`).
-#[inline]
+// Record decoding works on a slice and a position held in locals (never a
+// `&mut Cursor`), so that both stay in registers through the hot loop; the
+// rare long varints go to out-of-line functions that take them by value.
+
+#[inline(always)]
+fn zigzag32(raw: u32) -> i32 {
+    ((raw >> 1) as i32) ^ -((raw & 1) as i32)
+}
+
+#[inline(always)]
+fn zigzag64(raw: u64) -> i64 {
+    ((raw >> 1) as i64) ^ -((raw & 1) as i64)
+}
+
+/// The unsigned varint at `at` (at most 5 bytes, fitting 32 bits) and the
+/// position after it. One and two bytes (lengths below 8 KiB, deltas below
+/// 8192: what record fields mostly hold) are decoded inline.
+#[inline(always)]
+fn uvarint32_at(bytes: &[u8], at: usize) -> Result<(u32, usize), &'static str> {
+    if let Some(&first) = bytes.get(at) {
+        if first < 0x80 {
+            return Ok((u32::from(first), at + 1));
+        }
+        if let Some(&second) = bytes.get(at + 1) {
+            if second < 0x80 {
+                return Ok((u32::from(first & 0x7f) | (u32::from(second) << 7), at + 2));
+            }
+        }
+    }
+    long_uvarint32_at(bytes, at)
+}
+
+#[cold]
+#[inline(never)]
+fn long_uvarint32_at(bytes: &[u8], at: usize) -> Result<(u32, usize), &'static str> {
+    let mut c = Cursor {
+        bytes,
+        position: at,
+    };
+    let raw = c.unsigned_varint(5)?;
+    let raw = u32::try_from(raw).map_err(|_| "varint is too long")?;
+    Ok((raw, c.position))
+}
+
+/// [`uvarint32_at`] for a varlong (at most 10 bytes).
+#[inline(always)]
+fn uvarint64_at(bytes: &[u8], at: usize) -> Result<(u64, usize), &'static str> {
+    if let Some(&first) = bytes.get(at) {
+        if first < 0x80 {
+            return Ok((u64::from(first), at + 1));
+        }
+        if let Some(&second) = bytes.get(at + 1) {
+            if second < 0x80 {
+                return Ok((u64::from(first & 0x7f) | (u64::from(second) << 7), at + 2));
+            }
+        }
+    }
+    long_uvarint64_at(bytes, at)
+}
+
+#[cold]
+#[inline(never)]
+fn long_uvarint64_at(bytes: &[u8], at: usize) -> Result<(u64, usize), &'static str> {
+    let mut c = Cursor {
+        bytes,
+        position: at,
+    };
+    let raw = c.unsigned_varint(10)?;
+    Ok((raw, c.position))
+}
+
+/// The `len` bytes at `at` (`None` for a negative length: null) and the
+/// position after them; `None` past the end of `bytes`.
+#[inline(always)]
+fn nullable_at(bytes: &[u8], at: usize, len: i32) -> Option<(Option<&[u8]>, usize)> {
+    if len < 0 {
+        return Some((None, at));
+    }
+    // As in `decode_v2_record`: cannot wrap, and `get` refuses a wrapped end.
+    let end = at.wrapping_add(len as usize);
+    Some((Some(bytes.get(at..end)?), end))
+}
+
+/// Decodes the record at `at` of a v2 batch's records area (Kafka's
+/// `DefaultRecord.readFrom`) and returns it with the position of the next
+/// record. Every field is checked against the record's declared length, and
+/// the record's length against the area.
+#[inline(always)]
 fn decode_v2_record<'s>(
-    cursor: &mut Cursor<'s>,
+    area: &'s [u8],
+    at: usize,
     batch: &BatchContext,
-) -> Result<Record<'s>, &'static str> {
-    let length = cursor.varint()?;
+) -> Result<(Record<'s>, usize), &'static str> {
+    let (raw, body_start) = uvarint32_at(area, at)?;
+    let length = zigzag32(raw);
     if length < 0 {
         return Err("negative record length");
     }
-    let body = cursor
-        .take(length as usize)
+    // Cannot wrap (a position in a slice plus at most 2^31); a wrapped end
+    // would be refused by `get` anyway.
+    let next = body_start.wrapping_add(length as usize);
+    let body = area
+        .get(body_start..next)
         .ok_or("record length past the end of the batch")?;
-    let mut c = Cursor::new(body);
-    let _attributes = c.byte().ok_or("record shorter than its attributes")?;
-    let timestamp_delta = c.varlong()?;
-    let offset_delta = c.varint()?;
-    let key_len = c.varint()?;
-    let key = c
-        .nullable_bytes(key_len)
-        .map_err(|_| "key past the end of the record")?;
-    let value_len = c.varint()?;
-    let value = c
-        .nullable_bytes(value_len)
-        .map_err(|_| "value past the end of the record")?;
-    let header_count = c.varint()?;
-    if header_count < 0 {
-        return Err("negative header count");
+    // The attributes byte (unused by any Kafka version) comes first.
+    if body.is_empty() {
+        return Err("record shorter than its attributes");
     }
-    let headers_start = c.position();
-    if header_count > 0 {
-        if header_count as usize > c.remaining() {
-            return Err("header count larger than the record");
+    let (raw, p) = uvarint64_at(body, 1)?;
+    let timestamp_delta = zigzag64(raw);
+    let (raw, p) = uvarint32_at(body, p)?;
+    let offset_delta = zigzag32(raw);
+    let (raw, p) = uvarint32_at(body, p)?;
+    let (key, p) = nullable_at(body, p, zigzag32(raw)).ok_or("key past the end of the record")?;
+    let (raw, p) = uvarint32_at(body, p)?;
+    let (value, p) =
+        nullable_at(body, p, zigzag32(raw)).ok_or("value past the end of the record")?;
+    let (raw, p) = uvarint32_at(body, p)?;
+    let header_count = zigzag32(raw);
+    let headers = if header_count == 0 {
+        if p != body.len() {
+            return Err("record length does not match its fields");
         }
-        for _ in 0..header_count {
-            read_header(&mut c)?;
-        }
-    }
-    if c.remaining() != 0 {
-        return Err("record length does not match its fields");
-    }
-    let headers = Headers {
-        bytes: body.get(headers_start..).unwrap_or_default(),
-        count: header_count as u32,
+        Headers::EMPTY
+    } else {
+        validate_headers(body, p, header_count)?
     };
     let timestamp = match batch.timestamp_type {
         TimestampType::LogAppendTime => batch.max_timestamp,
         TimestampType::CreateTime => batch.base_timestamp.wrapping_add(timestamp_delta),
     };
-    Ok(Record {
-        offset: batch.base_offset.wrapping_add(i64::from(offset_delta)),
-        timestamp: Some(timestamp),
-        timestamp_type: Some(batch.timestamp_type),
-        key,
-        value,
-        headers,
-        is_control: batch.is_control,
+    Ok((
+        Record {
+            offset: batch.base_offset.wrapping_add(i64::from(offset_delta)),
+            timestamp: Some(timestamp),
+            timestamp_type: Some(batch.timestamp_type),
+            key,
+            value,
+            headers,
+            is_control: batch.is_control,
+        },
+        next,
+    ))
+}
+
+/// Checks the `count` headers at `at`, which must end the record `body`,
+/// and returns them (iterated lazily later, without checks).
+#[inline(never)]
+fn validate_headers(body: &[u8], at: usize, count: i32) -> Result<Headers<'_>, &'static str> {
+    if count < 0 {
+        return Err("negative header count");
+    }
+    let mut c = Cursor {
+        bytes: body,
+        position: at,
+    };
+    if count as usize > c.remaining() {
+        return Err("header count larger than the record");
+    }
+    for _ in 0..count {
+        read_header(&mut c)?;
+    }
+    if c.remaining() != 0 {
+        return Err("record length does not match its fields");
+    }
+    Ok(Headers {
+        bytes: body.get(at..).unwrap_or_default(),
+        count: count as u32,
     })
 }
 
@@ -1395,6 +1622,211 @@ mod tests {
                         let _ = r.headers().iter().count();
                     }
                 }
+            }
+        }
+    }
+
+    /// Naive oracle for `decode_v2_record`: the obvious decoder over a
+    /// `Cursor`, one field after the other, as the record layout reads.
+    fn naive_decode_v2_record<'s>(
+        cursor: &mut Cursor<'s>,
+        batch: &BatchContext,
+    ) -> Result<Record<'s>, &'static str> {
+        let length = cursor.varint()?;
+        if length < 0 {
+            return Err("negative record length");
+        }
+        let body = cursor
+            .take(length as usize)
+            .ok_or("record length past the end of the batch")?;
+        let mut c = Cursor::new(body);
+        c.byte().ok_or("record shorter than its attributes")?;
+        let timestamp_delta = c.varlong()?;
+        let offset_delta = c.varint()?;
+        let key_len = c.varint()?;
+        let key = c
+            .nullable_bytes(key_len)
+            .map_err(|_| "key past the end of the record")?;
+        let value_len = c.varint()?;
+        let value = c
+            .nullable_bytes(value_len)
+            .map_err(|_| "value past the end of the record")?;
+        let header_count = c.varint()?;
+        if header_count < 0 {
+            return Err("negative header count");
+        }
+        let headers_start = c.position();
+        if header_count as usize > c.remaining() {
+            return Err("header count larger than the record");
+        }
+        for _ in 0..header_count {
+            read_header(&mut c)?;
+        }
+        if c.remaining() != 0 {
+            return Err("record length does not match its fields");
+        }
+        Ok(Record {
+            offset: batch.base_offset.wrapping_add(i64::from(offset_delta)),
+            timestamp: Some(match batch.timestamp_type {
+                TimestampType::LogAppendTime => batch.max_timestamp,
+                TimestampType::CreateTime => batch.base_timestamp.wrapping_add(timestamp_delta),
+            }),
+            timestamp_type: Some(batch.timestamp_type),
+            key,
+            value,
+            headers: Headers {
+                bytes: &body[headers_start..],
+                count: header_count as u32,
+            },
+            is_control: batch.is_control,
+        })
+    }
+
+    type HeaderSpec = (Vec<u8>, Option<Vec<u8>>);
+
+    /// Encodes one v2 record (any field values, so long varints too).
+    fn encode_record(
+        timestamp_delta: i64,
+        offset_delta: i32,
+        key: &Option<Vec<u8>>,
+        value: &Option<Vec<u8>>,
+        headers: &[HeaderSpec],
+        out: &mut Vec<u8>,
+    ) {
+        fn nullable(field: &Option<Vec<u8>>, out: &mut Vec<u8>) {
+            match field {
+                None => write_varint(-1, out),
+                Some(b) => {
+                    write_varint(b.len() as i32, out);
+                    out.extend_from_slice(b);
+                }
+            }
+        }
+        let mut body = vec![0u8];
+        write_varlong(timestamp_delta, &mut body);
+        write_varint(offset_delta, &mut body);
+        nullable(key, &mut body);
+        nullable(value, &mut body);
+        write_varint(headers.len() as i32, &mut body);
+        for (k, v) in headers {
+            nullable(&Some(k.clone()), &mut body);
+            nullable(v, &mut body);
+        }
+        write_varint(body.len() as i32, out);
+        out.extend_from_slice(&body);
+    }
+
+    fn record_area() -> impl Strategy<Value = Vec<u8>> {
+        let bytes = || proptest::option::of(proptest::collection::vec(any::<u8>(), 0..150));
+        let header = (proptest::collection::vec(any::<u8>(), 0..4), bytes());
+        let record = (
+            prop_oneof![any::<i64>(), -3000i64..3000],
+            prop_oneof![any::<i32>(), -3000i32..3000],
+            bytes(),
+            bytes(),
+            proptest::collection::vec(header, 0..3),
+        );
+        (
+            proptest::collection::vec(record, 0..6),
+            proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+            any::<prop::sample::Index>(),
+            any::<bool>(),
+        )
+            .prop_map(|(records, flips, cut, truncate)| {
+                let mut area = Vec::new();
+                for (ts, od, key, value, headers) in &records {
+                    encode_record(*ts, *od, key, value, headers, &mut area);
+                }
+                if !area.is_empty() {
+                    for (at, byte) in flips {
+                        let i = at.index(area.len());
+                        area[i] = byte;
+                    }
+                    if truncate {
+                        area.truncate(cut.index(area.len()));
+                    }
+                }
+                area
+            })
+    }
+
+    proptest! {
+        /// The fast record decoder agrees with the naive oracle on valid
+        /// records (long varints included) and on corrupted ones: the same
+        /// records, the same positions, the same errors.
+        #[test]
+        fn decode_matches_naive_oracle(area in record_area(), log_append_time in any::<bool>()) {
+            let batch = BatchContext {
+                base_offset: 1_000,
+                base_timestamp: 5,
+                max_timestamp: 9,
+                timestamp_type: if log_append_time {
+                    TimestampType::LogAppendTime
+                } else {
+                    TimestampType::CreateTime
+                },
+                is_control: false,
+            };
+            let mut naive = Cursor::new(&area);
+            let mut at = 0;
+            while naive.remaining() > 0 {
+                let expected = naive_decode_v2_record(&mut naive, &batch);
+                let got = decode_v2_record(&area, at, &batch);
+                match (expected, got) {
+                    (Ok(e), Ok((g, next))) => {
+                        prop_assert_eq!(e, g);
+                        prop_assert_eq!(
+                            e.headers().iter().collect::<Vec<_>>(),
+                            g.headers().iter().collect::<Vec<_>>()
+                        );
+                        prop_assert_eq!(naive.position(), next);
+                        at = next;
+                    }
+                    (Err(e), Err(g)) => {
+                        prop_assert_eq!(e, g);
+                        break;
+                    }
+                    (e, g) => prop_assert!(false, "naive {:?}, fast {:?}", e, g),
+                }
+            }
+        }
+
+        /// Internal iteration (`fold`) yields what `next` does, from the
+        /// start or after some records, errors and trailing bytes included.
+        #[test]
+        fn fold_equals_next(area in record_area(), count in 0u32..8, first in 0usize..3) {
+            let records = || Records {
+                v2: V2Records {
+                    cursor: Cursor::new(&area),
+                    remaining: count,
+                    consumed: 0,
+                    batch: V2Records::EMPTY.batch,
+                    failed: false,
+                },
+                legacy: Legacy::None,
+                slow: None,
+            };
+            let expected: Vec<String> = records().map(|r| format!("{r:?}")).collect();
+            let mut iter = records();
+            let mut got: Vec<String> = iter.by_ref().take(first).map(|r| format!("{r:?}")).collect();
+            iter.for_each(|r| got.push(format!("{r:?}")));
+            prop_assert_eq!(got, expected);
+        }
+
+        /// The position-based varint readers agree with the naive loop.
+        #[test]
+        fn varint_at_matches_naive(bytes in proptest::collection::vec(any::<u8>(), 0..12), at in 0usize..3) {
+            let naive = bytes.get(at..).and_then(naive_unsigned);
+            match uvarint64_at(&bytes, at) {
+                Ok((raw, next)) => prop_assert_eq!(naive, Some((raw, next - at))),
+                Err(_) => prop_assert_eq!(naive, None),
+            }
+            match uvarint32_at(&bytes, at) {
+                Ok((raw, next)) => {
+                    prop_assert_eq!(naive, Some((u64::from(raw), next - at)));
+                    prop_assert!(next - at <= 5);
+                }
+                Err(_) => prop_assert!(naive.is_none_or(|(raw, used)| used > 5 || raw > u64::from(u32::MAX))),
             }
         }
     }

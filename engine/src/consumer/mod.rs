@@ -1241,8 +1241,11 @@ impl<'a> ConsumerRecords<'a> {
             buffered: self.buffered,
             assigned: self.assigned,
             check_crcs: self.check_crcs,
-            current: None,
-            failed: false,
+            topic_partition: None,
+            records: Records::EMPTY,
+            left: 0,
+            span: None,
+            slow: None,
         }
     }
 }
@@ -1279,14 +1282,17 @@ pub struct ConsumerRecordIter<'a> {
     buffered: &'a VecDeque<Buffered>,
     assigned: &'a [Assigned],
     check_crcs: bool,
-    current: Option<(
-        &'a TopicPartition,
-        crate::record::Records<'a>,
-        u32,
-        &'a CompletedFetch,
-        usize,
-    )>,
-    failed: bool,
+    /// The partition of the current span.
+    topic_partition: Option<&'a TopicPartition>,
+    /// The current span's batch, at its next record.
+    records: Records<'a>,
+    /// Records of the current span still to return.
+    left: u32,
+    /// The current span's fetch and batch, to name a corrupt batch.
+    span: Option<(&'a CompletedFetch, &'a fetcher::FetchBatch)>,
+    /// An item that does not come from the fast path (an error), put here
+    /// by out-of-line code; once taken, the iteration is over.
+    slow: Option<Result<ConsumerRecord<'a>>>,
 }
 
 impl fmt::Debug for ConsumerRecordIter<'_> {
@@ -1300,61 +1306,128 @@ impl fmt::Debug for ConsumerRecordIter<'_> {
 impl<'a> Iterator for ConsumerRecordIter<'a> {
     type Item = Result<ConsumerRecord<'a>>;
 
+    // Always: inlined, the record stays in registers on its way to the
+    // caller; the slow paths are out of line.
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
         loop {
-            if let Some((tp, records, left, fetch, batch_index)) = &mut self.current {
-                if *left > 0 {
-                    *left -= 1;
-                    match records.next() {
-                        Some(Ok(record)) => {
-                            return Some(Ok(ConsumerRecord {
-                                topic_partition: tp,
-                                record,
-                            }))
-                        }
-                        other => {
-                            self.failed = true;
-                            let batch = fetch.batches.get(*batch_index)?;
-                            let kind = match other {
-                                Some(Err(kind)) => kind,
-                                _ => crate::error::Corruption::malformed(
-                                    "batch",
-                                    "fewer records than its header declares",
-                                ),
-                            };
-                            let offset = RecordBatch::parse(fetch.batch_bytes(batch))
-                                .ok()
-                                .map(|b| b.base_offset());
-                            return Some(Err(fetch.segment.corrupt(
-                                batch.position as u64,
-                                offset,
-                                kind,
-                            )));
-                        }
+            if self.left > 0 {
+                self.left -= 1;
+                match (self.records.next(), self.topic_partition) {
+                    (Some(Ok(record)), Some(topic_partition)) => {
+                        return Some(Ok(ConsumerRecord {
+                            topic_partition,
+                            record,
+                        }))
+                    }
+                    (other, _) => {
+                        self.record_failed(other.and_then(Result::err));
+                        return self.slow.take();
                     }
                 }
-                self.current = None;
             }
-            let (span, rest) = self.spans.split_first()?;
-            self.spans = rest;
-            let fetch = &self.buffered.get(span.fetch)?.fetch;
-            let tp = &self.assigned.get(fetch.partition)?.topic_partition;
-            let batch = fetch.batches.get(span.batch)?;
-            let records = match open_records(fetch, batch, span.resume, self.check_crcs) {
-                Ok(records) => records,
-                Err(kind) => {
-                    self.failed = true;
-                    return Some(Err(fetch.segment.corrupt(
-                        batch.position as u64,
-                        None,
-                        kind,
-                    )));
-                }
-            };
-            self.current = Some((tp, records, span.count, fetch, span.batch));
+            if !self.open_next_span() {
+                return self.slow.take();
+            }
         }
+    }
+
+    /// Internal iteration (`for_each`, `count`, ...): the records of each
+    /// span are passed with the batch iteration's state in locals; errors
+    /// and legacy batches go through `next`.
+    fn fold<B, F>(mut self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        let mut acc = init;
+        loop {
+            if self.left > 0 {
+                if let Some(topic_partition) = self.topic_partition {
+                    let (folded, passed) = self.records.fold_v2(self.left, acc, |acc, record| {
+                        f(
+                            acc,
+                            Ok(ConsumerRecord {
+                                topic_partition,
+                                record,
+                            }),
+                        )
+                    });
+                    acc = folded;
+                    self.left -= passed;
+                }
+            }
+            match self.next() {
+                Some(item) => acc = f(acc, item),
+                None => return acc,
+            }
+        }
+    }
+}
+
+impl<'a> ConsumerRecordIter<'a> {
+    /// Moves to the next span; false at the end of the spans, or when its
+    /// batch does not open (the error is then in `slow`).
+    #[inline(never)]
+    fn open_next_span(&mut self) -> bool {
+        let Some((span, rest)) = self.spans.split_first() else {
+            return false;
+        };
+        self.spans = rest;
+        let Some(fetch) = self.buffered.get(span.fetch).map(|b| &b.fetch) else {
+            return self.stop();
+        };
+        let Some(assigned) = self.assigned.get(fetch.partition) else {
+            return self.stop();
+        };
+        let Some(batch) = fetch.batches.get(span.batch) else {
+            return self.stop();
+        };
+        match open_records(fetch, batch, span.resume, self.check_crcs) {
+            Ok(records) => {
+                self.records = records;
+                self.topic_partition = Some(&assigned.topic_partition);
+                self.span = Some((fetch, batch));
+                self.left = span.count;
+                true
+            }
+            Err(kind) => {
+                self.slow = Some(Err(fetch.segment.corrupt(
+                    batch.position as u64,
+                    None,
+                    kind,
+                )));
+                self.stop()
+            }
+        }
+    }
+
+    /// Ends the iteration (after what is in `slow`).
+    fn stop(&mut self) -> bool {
+        self.spans = &[];
+        self.left = 0;
+        false
+    }
+
+    /// A record of the current span did not decode (`kind`), or the batch
+    /// ended before the span did (`None`): the error goes to `slow` and the
+    /// iteration ends.
+    #[cold]
+    #[inline(never)]
+    fn record_failed(&mut self, kind: Option<crate::error::Corruption>) {
+        self.stop();
+        let Some((fetch, batch)) = self.span else {
+            return;
+        };
+        let kind = kind.unwrap_or_else(|| {
+            crate::error::Corruption::malformed("batch", "fewer records than its header declares")
+        });
+        let offset = RecordBatch::parse(fetch.batch_bytes(batch))
+            .ok()
+            .map(|b| b.base_offset());
+        self.slow = Some(Err(fetch.segment.corrupt(
+            batch.position as u64,
+            offset,
+            kind,
+        )));
     }
 }
