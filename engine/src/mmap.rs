@@ -6,6 +6,16 @@
 //! Linux); it reads as an empty slice. [`ReadStrategy::Read`] reads the file
 //! into memory instead, the plain path that exists beside the mapped one and
 //! runs the same tests.
+//!
+//! A mapped file that another process truncates (a broker truncating its log
+//! after a leader change, a careless `truncate -s`) would raise SIGBUS when a
+//! reader touches a page past the new end, and kill the process. On Linux a
+//! SIGBUS handler catches those faults for the mappings made here (and only
+//! those: their ranges are registered in a fixed table the handler can read
+//! without locks): it maps a page of zeros over the faulting page and lets
+//! the read go on. The reader then sees zeros where the data was — a torn
+//! tail, or a corrupt batch — and reports it like any other; the mapping is
+//! dropped with its segment. [`shrunk_mapping_faults`] counts these events.
 
 use std::fmt;
 use std::fs::File;
@@ -27,8 +37,22 @@ pub enum ReadStrategy {
 
 enum Backing {
     Empty,
-    Mapped(memmap2::Mmap),
+    Mapped(Guarded),
     Owned(Vec<u8>),
+}
+
+/// A map whose range is registered with the SIGBUS guard while it lives.
+struct Guarded {
+    map: memmap2::Mmap,
+    slot: Option<usize>,
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            guard::unregister(slot);
+        }
+    }
 }
 
 /// The bytes of one file, shared and immutable.
@@ -68,11 +92,12 @@ impl Mapping {
                 // SAFETY: the map is read-only (PROT_READ, MAP_SHARED). Kafka log
                 // files are append-only and never rewritten in place; the
                 // remaining hazard, a file truncated by another process while
-                // mapped, raises SIGBUS on access, which a reader of a live log
-                // dir accepts as documented in ARCHITECTURE.md.
+                // mapped, raises SIGBUS on access, which the guard below turns
+                // into pages of zeros (see the module docs).
                 let map = unsafe { memmap2::MmapOptions::new().map(&*file) }
                     .map_err(|e| Error::io(path, e))?;
-                Backing::Mapped(map)
+                let slot = guard::register(map.as_ptr() as usize, map.len());
+                Backing::Mapped(Guarded { map, slot })
             }
             ReadStrategy::Read => {
                 let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -115,7 +140,7 @@ impl Mapping {
     pub fn as_slice(&self) -> &[u8] {
         match &*self.backing {
             Backing::Empty => &[],
-            Backing::Mapped(map) => map,
+            Backing::Mapped(guarded) => &guarded.map,
             Backing::Owned(bytes) => bytes,
         }
     }
@@ -123,7 +148,7 @@ impl Mapping {
     /// Advises the kernel that the range will be read soon (`MADV_WILLNEED`).
     /// A no-op for owned bytes; failures are ignored (advice only).
     pub fn will_need(&self, position: usize, len: usize) {
-        if let Backing::Mapped(map) = &*self.backing {
+        if let Backing::Mapped(Guarded { map, .. }) = &*self.backing {
             let end = position.saturating_add(len).min(map.len());
             if position < end {
                 let _ = map.advise_range(memmap2::Advice::WillNeed, position, end - position);
@@ -138,4 +163,141 @@ impl Deref for Mapping {
     fn deref(&self) -> &[u8] {
         self.as_slice()
     }
+}
+
+/// How many times a read of a mapped file found its page gone (the file had
+/// shrunk) and was given zeros instead of a SIGBUS (Linux; always 0 elsewhere).
+pub fn shrunk_mapping_faults() -> u64 {
+    guard::faults()
+}
+
+/// The SIGBUS guard (see the module docs).
+#[cfg(target_os = "linux")]
+mod guard {
+    use std::mem::MaybeUninit;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::Once;
+
+    /// Mapped ranges the handler may repair: (start, len), start 0 = free.
+    const SLOTS: usize = 8192;
+    static STARTS: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+    static LENS: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+    static FAULTS: AtomicU64 = AtomicU64::new(0);
+    static INSTALL: Once = Once::new();
+    /// The handler in place before ours, called for faults that are not ours.
+    static mut PREVIOUS: MaybeUninit<libc::sigaction> = MaybeUninit::uninit();
+
+    pub(super) fn faults() -> u64 {
+        FAULTS.load(Ordering::Relaxed)
+    }
+
+    /// Registers a mapped range; `None` when the table is full (the range is
+    /// then unguarded: a fault there kills the process, as without a guard).
+    pub(super) fn register(start: usize, len: usize) -> Option<usize> {
+        INSTALL.call_once(install);
+        for (slot, cell) in STARTS.iter().enumerate() {
+            if cell.load(Ordering::Relaxed) == 0 {
+                LENS[slot].store(len, Ordering::Release);
+                if cell
+                    .compare_exchange(0, start, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return Some(slot);
+                }
+            }
+        }
+        log::debug!("SIGBUS guard table full: a mapping is unguarded");
+        None
+    }
+
+    pub(super) fn unregister(slot: usize) {
+        if let Some(cell) = STARTS.get(slot) {
+            cell.store(0, Ordering::Release);
+        }
+    }
+
+    fn ours(address: usize) -> bool {
+        STARTS.iter().zip(LENS.iter()).any(|(start, len)| {
+            let start = start.load(Ordering::Acquire);
+            start != 0 && address >= start && address - start < len.load(Ordering::Acquire)
+        })
+    }
+
+    fn install() {
+        // SAFETY: a zeroed sigaction is a valid value to fill in; PREVIOUS
+        // is written here, once, before our handler is installed, and only
+        // read by the handler afterwards.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut action.sa_mask);
+            let previous = &raw mut PREVIOUS;
+            if libc::sigaction(libc::SIGBUS, &action, (*previous).as_mut_ptr()) != 0 {
+                log::warn!(
+                    "cannot install the SIGBUS guard: {}",
+                    std::io::Error::last_os_error()
+                );
+            }
+        }
+    }
+
+    /// Maps zeros over a faulting page of one of our mappings; anything else
+    /// goes to the previous handler (or the default action).
+    extern "C" fn handler(
+        signal: libc::c_int,
+        info: *mut libc::siginfo_t,
+        context: *mut libc::c_void,
+    ) {
+        // SAFETY: the kernel passes a valid siginfo_t for an SA_SIGINFO
+        // handler; mmap with MAP_FIXED over one page of our own read-only
+        // mapping replaces it with zeros (async-signal-safe: a system call);
+        // PREVIOUS was written before this handler was installed.
+        unsafe {
+            let address = (*info).si_addr() as usize;
+            if (*info).si_code == libc::BUS_ADRERR && ours(address) {
+                let page = usize::try_from(libc::sysconf(libc::_SC_PAGESIZE)).unwrap_or(4096);
+                let base = address & !(page - 1);
+                let mapped = libc::mmap(
+                    base as *mut libc::c_void,
+                    page,
+                    libc::PROT_READ,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+                    -1,
+                    0,
+                );
+                if mapped != libc::MAP_FAILED {
+                    FAULTS.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+            let previous: &libc::sigaction = &*(&raw const PREVIOUS).cast::<libc::sigaction>();
+            let handler = previous.sa_sigaction;
+            if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
+                // Back to the default action: the faulting access runs again
+                // and the process gets the SIGBUS it would have got.
+                libc::signal(libc::SIGBUS, libc::SIG_DFL);
+            } else if previous.sa_flags & libc::SA_SIGINFO != 0 {
+                let chained: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    std::mem::transmute(handler);
+                chained(signal, info, context);
+            } else {
+                let chained: extern "C" fn(libc::c_int) = std::mem::transmute(handler);
+                chained(signal);
+            }
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod guard {
+    pub(super) fn faults() -> u64 {
+        0
+    }
+
+    pub(super) fn register(_start: usize, _len: usize) -> Option<usize> {
+        None
+    }
+
+    pub(super) fn unregister(_slot: usize) {}
 }
