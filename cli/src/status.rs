@@ -59,6 +59,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return code.into();
         }
     };
+    // The engine's warnings (skipped entries, recovered faults) reach stderr
+    // for every command; consume raises the level with -v.
+    init_logging(false);
     let result = match command {
         Command::Ls(config) => crate::ls::run(&config),
         Command::Dump(config) => crate::dump::run(&config),
@@ -99,13 +102,12 @@ pub fn chain(error: &anyhow::Error) -> String {
 /// (warnings and errors; notes too when `verbose`).
 pub fn init_logging(verbose: bool) {
     static LOGGER: StderrLogger = StderrLogger;
-    if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(if verbose {
-            log::LevelFilter::Info
-        } else {
-            log::LevelFilter::Warn
-        });
-    }
+    let _ = log::set_logger(&LOGGER); // already set: only the level changes
+    log::set_max_level(if verbose {
+        log::LevelFilter::Info
+    } else {
+        log::LevelFilter::Warn
+    });
 }
 
 #[derive(Debug)]

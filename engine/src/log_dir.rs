@@ -77,8 +77,14 @@ pub struct PartitionDir {
 
 /// Lists the partition directories of one log dir, sorted by topic then
 /// partition number.
+///
+/// Entries a broker would not have written are skipped with a warning: a
+/// name that is not UTF-8, a topic name Kafka refuses (empty, `.`, `..`,
+/// longer than 249 bytes, a byte other than `[a-zA-Z0-9._-]`), and a
+/// symlink that leads out of the log dir.
 pub fn list_partitions(log_dir: &Path) -> Result<Vec<PartitionDir>> {
     let entries = fs::read_dir(log_dir).map_err(|e| Error::io(log_dir, e))?;
+    let root = log_dir.canonicalize().map_err(|e| Error::io(log_dir, e))?;
     let mut found = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(log_dir, e))?;
@@ -87,19 +93,63 @@ pub fn list_partitions(log_dir: &Path) -> Result<Vec<PartitionDir>> {
             continue;
         }
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            log::debug!("skipping {}: name is not UTF-8", path.display());
+            log::warn!("skipping {}: its name is not UTF-8", path.display());
             continue;
         };
-        match TopicPartition::parse_dir_name(name) {
-            Some(topic_partition) => found.push(PartitionDir {
-                topic_partition,
-                path,
-            }),
-            None => log::debug!("skipping {}: not a partition directory", path.display()),
+        let Some(topic_partition) = TopicPartition::parse_dir_name(name) else {
+            log::debug!("skipping {}: not a partition directory", path.display());
+            continue;
+        };
+        if let Err(why) = legal_topic(&topic_partition.topic) {
+            log::warn!("skipping {}: {why}", path.display());
+            continue;
         }
+        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+            match path.canonicalize() {
+                Ok(target) if target.starts_with(&root) => {}
+                Ok(target) => {
+                    log::warn!(
+                        "skipping {}: a symlink out of the log dir (to {})",
+                        path.display(),
+                        target.display()
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    log::warn!("skipping {}: {e}", path.display());
+                    continue;
+                }
+            }
+        }
+        found.push(PartitionDir {
+            topic_partition,
+            path,
+        });
     }
     found.sort_by(|a, b| a.topic_partition.cmp(&b.topic_partition));
     Ok(found)
+}
+
+/// Kafka's rules for a topic name (`Topic.validate`).
+fn legal_topic(topic: &str) -> std::result::Result<(), String> {
+    if topic.is_empty() || topic == "." || topic == ".." {
+        return Err(format!("{topic:?} is not a legal Kafka topic name"));
+    }
+    if topic.len() > 249 {
+        return Err(format!(
+            "a topic name of {} bytes is longer than Kafka allows (249)",
+            topic.len()
+        ));
+    }
+    if let Some(c) = topic
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "topic name {topic:?} holds {c:?}, which Kafka does not allow"
+        ));
+    }
+    Ok(())
 }
 
 /// What a path given by a user turned out to be.

@@ -390,6 +390,11 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>> {
             continue;
         };
         let meta = entry.metadata().map_err(|e| Error::io(&path, e))?;
+        if meta.is_symlink() {
+            // A broker never links segments; one could lead anywhere.
+            log::warn!("skipping {}: a symlink, not a segment file", path.display());
+            continue;
+        }
         if !meta.is_file() {
             continue;
         }
