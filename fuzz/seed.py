@@ -16,6 +16,7 @@ Input formats (see fuzz/src/checks.rs):
   decompress        codec/flags byte, 24-bit cap, compressed bytes
   index             kind byte, base offset i64, parameter i64, index bytes
   checkpoint        selector byte (even: offsets file, odd: Kafka checkpoint), file
+  group_state       flags byte, u16 state length, state file, member file, 0xff, owner file
   writer_roundtrip  arbitrary-built; no seeds (libFuzzer starts from nothing)
 """
 
@@ -202,6 +203,58 @@ def seed_checkpoints(corpus, roots, full):
                     corpus.add("checkpoint", b"\x01" + data, name)
 
 
+# Files `kreplay consume --group` wrote in its state dir over fixtures/demo
+# (`--members 2` with range; a static member with cooperative-sticky that
+# left, and a dynamic one that joined after it), copied while it ran.
+GROUP_STATES = {
+    "range-2-members": (
+        b"kreplay-group 1\ngeneration 1\nprotocol range\ntopic metrics 3\ntopic orders 3\n"
+        b"member kreplay%2D27494%2D0%2D33740278 - 1 45000 - kreplay vm 27494 metrics,orders "
+        b"metrics:0,metrics:1,orders:0,orders:1\n"
+        b"member kreplay%2D27494%2D1%2D18d2eaa1 - 1 45000 - kreplay vm 27494 metrics,orders "
+        b"metrics:2,orders:2\n"
+    ),
+    "static-departed": (
+        b"kreplay-group 1\ngeneration 2\nprotocol cooperative-sticky\ntopic orders 3\n"
+        b"member kreplay%2D27604%2D0%2D6dff1e39 box%2D1 1 45000 1795651213121 kreplay vm 27604 "
+        b"orders orders:0,orders:1\n"
+        b"member kreplay%2D27657%2D0%2Ddd3f1ca0 - 2 45000 - kreplay vm 27657 orders orders:2\n"
+    ),
+}
+GROUP_MEMBERS = {
+    "range": (
+        b"kreplay-member 1\nmember kreplay%2D27494%2D0%2D33740278\ninstance -\nclient kreplay\n"
+        b"host vm\npid 27494\nassignor range\nsession-timeout-ms 45000\n"
+        b"topic metrics 3\ntopic orders 3\n"
+    ),
+    "static": (
+        b"kreplay-member 1\nmember kreplay%2D27604%2D0%2D6dff1e39\ninstance box%2D1\n"
+        b"client kreplay\nhost vm\npid 27604\nassignor cooperative-sticky\n"
+        b"session-timeout-ms 45000\ntopic orders 3\n"
+    ),
+}
+
+
+def group_state_input(flags, state, member, owner=None):
+    data = bytes([flags]) + struct.pack(">H", len(state)) + state + member
+    return data if owner is None else data + b"\xff" + owner
+
+
+def seed_group_state(corpus):
+    """A group's state and member files as the engine wrote them, with the
+    flags that make the member live (bit 2) and hold orders-0 (bits 3, 4)."""
+    state, member = GROUP_STATES["range-2-members"], GROUP_MEMBERS["range"]
+    owner = b"kreplay-27494-0-33740278"
+    corpus.add("group_state", group_state_input(0, state, member), "range-dead-member")
+    corpus.add("group_state", group_state_input(4, state, member), "range-live-member")
+    corpus.add("group_state", group_state_input(4 | 8 | 16, state, member, owner), "range-live-owner")
+    corpus.add("group_state", group_state_input(1 | 8, state, member, owner), "roundrobin-owner-file")
+    state, member = GROUP_STATES["static-departed"], GROUP_MEMBERS["static"]
+    corpus.add("group_state", group_state_input(3 | 32 | 64, state, member), "static-back")
+    corpus.add("group_state", group_state_input(3 | 4 | 32, state, member), "static-live")
+    corpus.add("group_state", group_state_input(2, b"", b""), "no-files")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--full", metavar="DIR", help="write every usable seed into DIR/<target>/")
@@ -231,6 +284,7 @@ def main():
             print("seed: ../shared/conformance is not present; fixtures only", file=sys.stderr)
     seed_indexes(corpus, roots, full)
     seed_checkpoints(corpus, roots, full)
+    seed_group_state(corpus)
 
     for target in sorted(corpus.seen):
         print(f"seed: {target}: {len(corpus.seen[target])} files in {out / target}")

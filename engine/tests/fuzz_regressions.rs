@@ -94,3 +94,8 @@ fn writer_roundtrip() {
     });
     assert!(count > 0);
 }
+
+#[test]
+fn group_state() {
+    assert!(run("group_state", checks::group_state) > 0);
+}

@@ -4,7 +4,8 @@
 //! This file is the fuzz crate's `checks` module and is also compiled into
 //! the engine's `tests/fuzz_regressions.rs` (by `#[path]`), which runs every
 //! reproducer under `fixtures/fuzz-regressions/<target>/` through the same
-//! function on stable Rust. So it uses nothing but `kreplay` and `std`.
+//! function on stable Rust. So it uses nothing but `kreplay`, `std` and
+//! `rustix` (for a `flock`, a dependency of both).
 //!
 //! Every function panics (through `assert!`) only when the engine breaks one
 //! of its own promises: a panic while parsing, a result that contradicts
@@ -16,6 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use kreplay::index::{
     AbortedTxn, IndexStatus, OffsetIndex, OffsetPosition, TimeIndex, TransactionIndex,
@@ -24,10 +26,10 @@ use kreplay::writer::{
     BatchEncoder, BatchSpec, EndTransactionMarker, LegacySpec, RecordSpec, TransactionResult,
 };
 use kreplay::{
-    base_offset_from_file_name, compress, read_offset_checkpoint, Compression, ControlRecordType,
-    Corruption, Decompressor, Inflater, Mapping, OffsetAndMetadata, OffsetStore, PartitionVerifier,
-    RecordBatch, Records, Segment, SegmentEnd, TimestampType, TopicPartition, VerifyOptions,
-    LOG_OVERHEAD, MAGIC_V0, MAGIC_V2,
+    base_offset_from_file_name, compress, read_offset_checkpoint, AutoOffsetReset, Compression,
+    Consumer, ConsumerConfig, ControlRecordType, Corruption, Decompressor, Inflater, Mapping,
+    OffsetAndMetadata, OffsetStore, PartitionVerifier, RecordBatch, Records, Segment, SegmentEnd,
+    TimestampType, TopicPartition, VerifyOptions, LOG_OVERHEAD, MAGIC_V0, MAGIC_V2,
 };
 
 /// The inflation cap the parsing targets read with: large enough for every
@@ -786,6 +788,293 @@ fn log_dir_checkpoint(contents: &[u8]) {
             Some(&entries),
             "checkpoint changed through a rewrite"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// group_state
+
+/// The topics of the log dir `group_state` consumes, and their partitions.
+const GROUP_TOPICS: [&str; 2] = ["orders", "metrics"];
+const GROUP_PARTITIONS: i32 = 3;
+/// Records per partition in that log dir.
+const GROUP_RECORDS: usize = 6;
+
+/// A log dir with [`GROUP_TOPICS`], made once per process with the writer.
+fn group_log_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = scratch_dir().join("group-log");
+        let _ = std::fs::remove_dir_all(&dir);
+        for topic in GROUP_TOPICS {
+            for partition in 0..GROUP_PARTITIONS {
+                let mut writer = kreplay::writer::PartitionWriter::open(
+                    &dir,
+                    topic,
+                    partition,
+                    kreplay::writer::WriterOptions::default(),
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+                for n in 0..GROUP_RECORDS {
+                    let value = format!("{topic}-{partition}-{n}");
+                    let record = RecordSpec::new(n as i64, None, Some(value.as_bytes()));
+                    writer.append(&[record]).unwrap_or_else(|e| panic!("{e}"));
+                }
+                writer.close().unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        dir
+    })
+}
+
+/// `%XX` decoding of one field of a group file, as the engine writes them
+/// (`None` for a bad escape or bytes that are not utf-8).
+fn percent_decoded(token: &str) -> Option<String> {
+    let bytes = token.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = token.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The file name a member file goes under: the member id of its `member`
+/// line (so the engine takes it for a member), else `m`.
+fn member_file_name(member: &[u8]) -> String {
+    let id = std::str::from_utf8(member).ok().and_then(|text| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("member "))
+            .and_then(percent_decoded)
+    });
+    match id {
+        Some(id)
+            if !id.is_empty()
+                && id.len() <= 200
+                && id != "."
+                && id != ".."
+                && !id.contains(['/', '\0']) =>
+        {
+            id
+        }
+        _ => "m".to_string(),
+    }
+}
+
+/// Opens `path` and takes its `flock`, as a live member holds its file.
+fn locked(path: &Path) -> Option<std::fs::File> {
+    let file = std::fs::File::open(path).ok()?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).ok()?;
+    Some(file)
+}
+
+/// `group_state`: a consumer group's files in a state dir
+/// (`groups/g/{state, members/<id>, owners/orders-0}`), then the engine's
+/// public API over them: `describe_group`, `groups`, a `Consumer` joining
+/// the group (subscribe, two short polls, a commit, close),
+/// `alter_offsets` and `delete_group`.
+///
+/// Input: byte 0 holds flags (bits 0–1: the consumer's assignor; bit 2: a
+/// live member holds the member file's lock; bit 3: write an owner file;
+/// bit 4: lock it; bit 5: subscribe to `orders` only; bit 6: the consumer is
+/// static); bytes 1–2 the `state` file's length (big-endian, clamped); then
+/// the `state` file, then the member file, then, after a `0xff` byte, the
+/// owner file.
+///
+/// What must hold: no panic, no hang; errors are fine. A state file that
+/// does not read is never rewritten; one the engine wrote reads again
+/// (`describe_group` succeeds on it, twice the same). Records polled belong
+/// to the consumer's assignment. An accepted `alter_offsets` is what the
+/// group then has committed; a deleted group is gone.
+pub fn group_state(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let (state_len, rest) = match rest.split_first_chunk::<2>() {
+        Some((len, rest)) => (usize::from(u16::from_be_bytes(*len)), rest),
+        None => (rest.len(), &[][..]),
+    };
+    let (state_bytes, rest) = rest.split_at(state_len.min(rest.len()));
+    let (member_bytes, owner_bytes) = match rest.iter().position(|&b| b == 0xff) {
+        Some(at) => (&rest[..at], Some(&rest[at + 1..])),
+        None => (rest, None),
+    };
+    let assignor = [
+        kreplay::Assignor::Range,
+        kreplay::Assignor::RoundRobin,
+        kreplay::Assignor::Sticky,
+        kreplay::Assignor::CooperativeSticky,
+    ][usize::from(flags & 3)];
+    let hold_member = flags & 4 != 0;
+    let topics: &[&str] = if flags & 32 != 0 {
+        &GROUP_TOPICS[..1]
+    } else {
+        &GROUP_TOPICS
+    };
+
+    let log_dir = group_log_dir();
+    let state_dir = scratch_dir().join("group-state");
+    let store = OffsetStore::open(&state_dir, &[log_dir.to_path_buf()])
+        .unwrap_or_else(|e| panic!("{}: {e}", state_dir.display()));
+    let group = "g";
+    let dir = store
+        .group_dir(group)
+        .unwrap_or_else(|e| panic!("group dir: {e}"));
+    // What an earlier input left.
+    for name in ["members", "owners"] {
+        let _ = std::fs::remove_dir_all(dir.join(name));
+    }
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let _ = std::fs::remove_file(entry.path());
+    }
+    let write = |path: &Path, bytes: &[u8]| {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{}: {e}", parent.display()));
+        }
+        std::fs::write(path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    };
+    let state_path = dir.join("state");
+    write(&state_path, state_bytes);
+    let member_path = dir.join("members").join(member_file_name(member_bytes));
+    write(&member_path, member_bytes);
+    let _member_lock = hold_member.then(|| locked(&member_path));
+    let owner_path = dir.join("owners").join("orders-0");
+    let _owner_lock = owner_bytes.and_then(|bytes| {
+        if flags & 8 == 0 {
+            return None;
+        }
+        write(&owner_path, bytes);
+        (flags & 16 != 0).then(|| locked(&owner_path))
+    });
+
+    // Reading never changes anything.
+    let described = store.describe_group(group);
+    if let Ok(Some(description)) = &described {
+        assert_eq!(description.group_id, group);
+        let mut ids: Vec<&str> = description
+            .members
+            .iter()
+            .map(|m| m.member_id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            description.members.len(),
+            "a member listed twice"
+        );
+        assert!(description.live_members() <= description.members.len());
+        let _ = description.owner_of(&TopicPartition::new("orders", 0));
+        let _ = description.state.to_string();
+    }
+    let _ = described.as_ref().map_err(ToString::to_string);
+    let groups = store.groups().unwrap_or_else(|e| panic!("groups: {e}"));
+    assert!(groups.iter().any(|g| g == group), "{groups:?}");
+    assert_eq!(
+        std::fs::read(&state_path).ok().as_deref(),
+        Some(state_bytes),
+        "describe_group changed the state file"
+    );
+
+    // A member joins, syncs at once (1 ms heartbeats), polls, commits, leaves.
+    let mut config = ConsumerConfig::new([log_dir]);
+    config.group_id = Some(group.to_string());
+    config.state_dir = Some(state_dir.clone());
+    config.auto_offset_reset = AutoOffsetReset::Earliest;
+    config.io_mode = kreplay::IoMode::Off;
+    config.max_poll_records = 4;
+    config.partition_assignment_strategy = assignor;
+    config.heartbeat_interval = Duration::from_millis(1);
+    config.session_timeout = Duration::from_millis(10);
+    if flags & 64 != 0 {
+        config.group_instance_id = Some("box-1".into());
+    }
+    match Consumer::new(config) {
+        Ok(mut consumer) => {
+            if consumer.subscribe(topics).is_ok() {
+                for _ in 0..2 {
+                    match consumer.poll(Duration::from_millis(3)) {
+                        Ok(records) => {
+                            for record in &records {
+                                let Ok(record) = record else { continue };
+                                assert!(
+                                    topics.contains(&record.topic_partition.topic.as_str()),
+                                    "{}",
+                                    record.topic_partition
+                                );
+                            }
+                            let polled: Vec<TopicPartition> =
+                                records.partitions().into_iter().cloned().collect();
+                            let owned = consumer.assignment();
+                            for tp in &polled {
+                                assert!(owned.contains(tp), "a record of {tp}, not assigned");
+                            }
+                        }
+                        Err(error) => {
+                            let _ = error.to_string();
+                        }
+                    }
+                }
+                let _ = consumer.commit_sync().map_err(|e| e.to_string());
+            }
+            let _ = consumer.close().map_err(|e| e.to_string());
+        }
+        Err(error) => panic!("a consumer over a good log dir: {error}"),
+    }
+    let after = std::fs::read(&state_path).ok();
+    match &described {
+        Err(_) => assert_eq!(
+            after.as_deref(),
+            Some(state_bytes),
+            "a state file that does not read was rewritten"
+        ),
+        Ok(_) if after.as_deref() != Some(state_bytes) => {
+            // The engine wrote the state: it reads again, the same twice.
+            let once = store
+                .describe_group(group)
+                .unwrap_or_else(|e| panic!("a state file the engine wrote: {e}"));
+            let twice = store
+                .describe_group(group)
+                .unwrap_or_else(|e| panic!("a state file the engine wrote: {e}"));
+            assert_eq!(once.is_some(), twice.is_some());
+        }
+        Ok(_) => {}
+    }
+
+    // An administrator resets offsets: refused while a member lives.
+    let orders = |n| TopicPartition::new("orders", n);
+    let reset = BTreeMap::from([(orders(0), OffsetAndMetadata::new(1))]);
+    if store.alter_offsets(group, &reset, &[orders(1)]).is_ok() {
+        let committed = store
+            .committed_all(group)
+            .unwrap_or_else(|e| panic!("offsets after alter_offsets: {e}"));
+        assert_eq!(committed.get(&orders(0)).map(|o| o.offset), Some(1));
+        assert!(!committed.contains_key(&orders(1)));
+    }
+    // And deletes the group: gone, unless a member lives.
+    match store.delete_group(group) {
+        Ok(existed) => {
+            assert!(existed, "the group existed");
+            assert!(store
+                .describe_group(group)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_none());
+            assert!(!store
+                .groups()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .iter()
+                .any(|g| g == group));
+        }
+        Err(error) => {
+            let _ = error.to_string();
+        }
     }
 }
 

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use crate::group::assignor::Assignor;
-use crate::group::state::{reconcile, GroupState, MemberInfo};
+use crate::group::state::{reconcile, GroupState, MemberInfo, MAX_GROUP_PARTITIONS};
 use crate::log_dir::TopicPartition;
 use crate::offsets::{
     create_dir_durable, same_file, sync_dir, write_atomically, GroupLock, OffsetStore,
@@ -108,6 +108,16 @@ impl Membership {
         }
         if config.group_instance_id.as_deref() == Some("") {
             return Err(Error::Config("group.instance.id must not be empty".into()));
+        }
+        let partitions: u64 = config
+            .topics
+            .values()
+            .map(|&count| u64::try_from(count).unwrap_or(0))
+            .sum();
+        if partitions > MAX_GROUP_PARTITIONS {
+            return Err(Error::Config(format!(
+                "the subscribed topics have {partitions} partitions, over the limit of {MAX_GROUP_PARTITIONS} for a group"
+            )));
         }
         let member_id = format!(
             "{}-{}-{}-{:08x}",
@@ -578,7 +588,19 @@ pub(crate) fn read_state(dir: &Path) -> Result<Option<GroupState>> {
     }
 }
 
+/// Writes the group's state; refused (nothing written) when it would not
+/// read back: its partition counts, merged from an older state and the
+/// members', add up to more than [`MAX_GROUP_PARTITIONS`].
 fn write_state(dir: &Path, state: &GroupState) -> Result<()> {
+    let partitions = state.partition_total();
+    if partitions > MAX_GROUP_PARTITIONS {
+        return Err(Error::InvalidPath {
+            path: dir.join(STATE_FILE),
+            reason: format!(
+                "the group's topics would have {partitions} partitions, over the limit of {MAX_GROUP_PARTITIONS}"
+            ),
+        });
+    }
     write_atomically(dir, &dir.join(STATE_FILE), state.render().as_bytes())
 }
 

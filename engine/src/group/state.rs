@@ -38,6 +38,18 @@ use crate::offsets::{parse_digits, percent_decode, percent_encode, short};
 const MEMBER_MAGIC: &str = "kreplay-member 1";
 const STATE_MAGIC: &str = "kreplay-group 1";
 
+/// The most partitions a group's topics may add up to, in a member file or
+/// the state file: the assignors allocate per partition, so a damaged count
+/// (`topic t 2000000000`) must be refused, not assigned. Far above any
+/// topic a broker's log dirs hold.
+pub(crate) const MAX_GROUP_PARTITIONS: u64 = 1 << 20;
+
+/// Adds `count` to a running total of partitions; `None` past the limit.
+fn add_partitions(total: &mut u64, count: i32) -> Option<()> {
+    *total = total.saturating_add(u64::try_from(count).ok()?);
+    (*total <= MAX_GROUP_PARTITIONS).then_some(())
+}
+
 /// Bytes kept as they are in an encoded field. `-`, `=`, `,`, `:` and space
 /// are always escaped, so `-` alone can stand for "none".
 fn is_token_byte(b: u8) -> bool {
@@ -168,6 +180,7 @@ impl MemberInfo {
         }
         let mut fields: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
         let mut topics = BTreeMap::new();
+        let mut partitions = 0;
         for (n, line) in lines {
             let (key, value) = line
                 .split_once(' ')
@@ -182,6 +195,9 @@ impl MemberInfo {
                         ))
                     })
                     .ok_or_else(|| bad(n, format!("bad topic line {:?}", short(line))))?;
+                add_partitions(&mut partitions, count).ok_or_else(|| {
+                    bad(n, format!("over {MAX_GROUP_PARTITIONS} partitions in all"))
+                })?;
                 topics.insert(topic, count);
             } else if fields.insert(key, (n, value)).is_some() {
                 return Err(bad(n, format!("a second {key:?} line")));
@@ -275,6 +291,14 @@ pub(crate) struct GroupState {
 }
 
 impl GroupState {
+    /// The partitions of every topic, added up.
+    pub(crate) fn partition_total(&self) -> u64 {
+        self.partitions_per_topic
+            .values()
+            .map(|&count| u64::try_from(count).unwrap_or(0))
+            .sum()
+    }
+
     pub(crate) fn render(&self) -> String {
         let mut out = format!(
             "{STATE_MAGIC}\ngeneration {}\nprotocol {}\n",
@@ -324,6 +348,7 @@ impl GroupState {
         }
         let mut state = GroupState::default();
         let (mut generation, mut protocol) = (None, None);
+        let mut partitions = 0;
         for (n, line) in lines {
             let fields: Vec<&str> = line.split(' ').collect();
             match fields.as_slice() {
@@ -347,6 +372,9 @@ impl GroupState {
                         .ok_or_else(|| bad(n, "bad topic".into()))?;
                     let count = parse_digits::<i32>(count)
                         .ok_or_else(|| bad(n, "bad partition count".into()))?;
+                    add_partitions(&mut partitions, count).ok_or_else(|| {
+                        bad(n, format!("over {MAX_GROUP_PARTITIONS} partitions in all"))
+                    })?;
                     state.partitions_per_topic.insert(topic, count);
                 }
                 ["member", id, instance, acked, session, departed, client, host, pid, topics, assigned] =>
@@ -507,6 +535,14 @@ pub(crate) fn reconcile(
         state
             .partitions_per_topic
             .retain(|topic, _| subscribed.contains(topic));
+        if state.partition_total() > MAX_GROUP_PARTITIONS {
+            // Counts from a damaged state or member file: nothing assigned
+            // (the state is refused when written, see `write_state`).
+            for entry in state.members.values_mut() {
+                entry.assigned.clear();
+            }
+            return result;
+        }
         let subscriptions: BTreeMap<String, Subscription> = state
             .members
             .iter()
@@ -600,6 +636,28 @@ mod tests {
             let error = GroupState::parse(Path::new("s"), text.as_bytes()).unwrap_err();
             assert!(error.to_string().contains(line), "{text:?}: {error}");
         }
+    }
+
+    #[test]
+    fn partition_counts_past_the_limit_are_refused() {
+        // A damaged count would have the assignors allocate per partition.
+        let state = "kreplay-group 1\ngeneration 1\nprotocol range\ntopic t 2000000000\n";
+        let error = GroupState::parse(Path::new("s"), state.as_bytes()).unwrap_err();
+        assert!(error.to_string().contains("line 4"), "{error}");
+        let split = "kreplay-group 1\ngeneration 1\nprotocol range\ntopic t 1048576\ntopic u 1\n";
+        assert!(GroupState::parse(Path::new("s"), split.as_bytes()).is_err());
+        let mut m = info("a", None, &[("t", 1 << 20), ("u", 1)]);
+        assert!(MemberInfo::parse(Path::new("m"), m.render().as_bytes()).is_err());
+        m.topics.remove("u");
+        assert!(MemberInfo::parse(Path::new("m"), m.render().as_bytes()).is_ok());
+        // A state at the limit and a member with one more topic: nothing is
+        // assigned (and `write_state` refuses to write it).
+        let mut state = GroupState::default();
+        state.partitions_per_topic.insert("t".into(), 1 << 20);
+        let u = info("u", None, &[("t", 3), ("u", 1)]);
+        assert!(reconcile(&mut state, &live(&[u]), 0, Assignor::Range).rebalanced);
+        assert!(state.partition_total() > MAX_GROUP_PARTITIONS);
+        assert!(state.members["u"].assigned.is_empty());
     }
 
     #[test]
