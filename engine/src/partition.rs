@@ -389,7 +389,12 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>> {
         let Some(base_offset) = base_offset_from_file_name(&path) else {
             continue;
         };
-        let meta = entry.metadata().map_err(|e| Error::io(&path, e))?;
+        let meta = match entry.metadata() {
+            Ok(meta) => meta,
+            // Deleted (retention) between the listing and now.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(&path, e)),
+        };
         if meta.is_symlink() {
             // A broker never links segments; one could lead anywhere.
             log::warn!("skipping {}: a symlink, not a segment file", path.display());

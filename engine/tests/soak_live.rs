@@ -14,11 +14,10 @@
 //! the end every group delivered every record still in the log (so
 //! duplicates come only from hand-overs after a member change; counted).
 //!
-//! One engine bug is worked around, and counted: a poll fails with
-//! `NotFound` when retention deletes a segment file between the fetcher's
-//! listing of the partition and its open of the file, and that consumer
-//! then never reads the partition again; the member rejoins, as a restarted
-//! process would (see [`retention_race`]).
+//! A segment deleted by retention between the fetcher's listing of the
+//! partition and its open of the file is listed again and read on from the
+//! new log start; a join that meets such a race (listing the partitions it
+//! is assigned) fails and is tried again, counted.
 //!
 //! Runs for `KREPLAY_SOAK_SECONDS` (20 by default) of writing, then lets
 //! the groups catch up. For a long soak:
@@ -27,14 +26,12 @@
 //! KREPLAY_SOAK_SECONDS=600 cargo test --release -p kreplay --test soak_live -- --nocapture
 //! ```
 //!
-//! The members read with `ReadStrategy::Read` unless
-//! `KREPLAY_SOAK_READ_STRATEGY=mmap`. With `mmap` (the default strategy)
-//! this soak dies of SIGBUS within seconds: following a live log, the
-//! fetcher re-seeks at the log end through the active segment's `.index`,
-//! mapped, and the writer rewrites that index in place (truncating it) on
-//! every flush, as a broker truncates an index when it trims it at a roll.
-//! Segments deleted while mapped are harmless either way. (Issue 6; see
-//! ARCHITECTURE.md, "Choices worth knowing".)
+//! The members map segments (the default) unless
+//! `KREPLAY_SOAK_READ_STRATEGY=read`. The writer rewrites the active
+//! segment's `.index` in place (truncating it) on every flush, as a broker
+//! trims an index at a roll: a reader mapping it meets pages that are gone,
+//! which the engine's SIGBUS guard turns into zeros (see ARCHITECTURE.md,
+//! "Choices worth knowing").
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -58,8 +55,8 @@ const RETAINED_SEGMENTS: usize = 3;
 
 fn read_strategy() -> ReadStrategy {
     match std::env::var("KREPLAY_SOAK_READ_STRATEGY").as_deref() {
-        Ok("mmap") => ReadStrategy::Mmap,
-        _ => ReadStrategy::Read,
+        Ok("read") => ReadStrategy::Read,
+        _ => ReadStrategy::Mmap,
     }
 }
 
@@ -78,7 +75,7 @@ struct Log {
     log_end: Vec<AtomicI64>,
     writing: AtomicBool,
     deleted_segments: AtomicUsize,
-    /// Polls and joins failed by [`retention_race`].
+    /// Joins failed by [`retention_race`] (and tried again).
     retention_races: AtomicUsize,
 }
 
@@ -164,10 +161,8 @@ fn retention(log: &Log, dir: &Path, partition: i32) {
     kreplay::writer::write_log_start_offset_checkpoint(&log.dir, &entries).unwrap();
 }
 
-/// A segment file retention deleted between the fetcher's listing of the
-/// partition and its open of the file: the poll fails with `NotFound` and
-/// the partition is not read again by that consumer (an engine bug, issue 6:
-/// Kafka's consumer would carry on from the log start).
+/// A segment file retention deleted while a joining member listed its
+/// partitions: the join fails with `NotFound` and is tried again.
 fn retention_race(error: &kreplay::Error) -> bool {
     matches!(error, kreplay::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
 }
@@ -266,12 +261,6 @@ fn member(
         while !done.load(Ordering::SeqCst) && joined.elapsed() < stay {
             let records = match consumer.poll(Duration::from_millis(50)) {
                 Ok(records) => records,
-                Err(error) if retention_race(&error) => {
-                    // The partition is failed in this consumer: rejoin, as
-                    // a restarted process would, from the group's commits.
-                    log.retention_races.fetch_add(1, Ordering::SeqCst);
-                    break;
-                }
                 Err(error) => panic!("{group}: poll: {error}"),
             };
             if records.is_empty() {
@@ -439,7 +428,7 @@ fn groups_follow_a_live_log_with_retention() {
     eprintln!(
         "soak ({:?}): {seconds} s of writing ({:.1} s in all): {appends} batches, end offsets {ends:?}, \
          {} segments deleted; {GROUPS} groups x {MEMBERS} members: {total} deliveries, \
-         {assignments} assignments, {duplicates} duplicates, {} retention races (rejoined)",
+         {assignments} assignments, {duplicates} duplicates, {} joins retried after a retention race",
         read_strategy(),
         started.elapsed().as_secs_f64(),
         log.deleted_segments.load(Ordering::SeqCst),

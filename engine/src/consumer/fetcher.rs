@@ -431,7 +431,20 @@ impl Fetcher {
             reader.failed = true;
             Some(empty_fetch(index, epoch, segment, FetchEnd::Error(error)))
         };
-        if let Err(error) = locate(reader, &config.read) {
+        let mut located = locate(reader, &config.read);
+        if located.as_ref().is_err_and(is_not_found) {
+            // A segment listed a moment ago is gone: retention deleted it.
+            // List the partition again and go on from the fetch offset (or
+            // the new log start past it), as Kafka's consumer does.
+            log::info!(
+                "{}: a segment was deleted while being located; listing the partition again",
+                reader.dir.path.display()
+            );
+            reader.partition = None;
+            reader.location = None;
+            located = locate(reader, &config.read);
+        }
+        if let Err(error) = located {
             let segment =
                 Segment::from_mapping(reader.dir.path.clone(), 0, crate::mmap::Mapping::empty());
             return fail(reader, segment, error);
@@ -557,6 +570,12 @@ impl Fetcher {
                     let next = segment_index + 1;
                     match reader.partition.as_ref().map(|p| p.open_segment(next)) {
                         Some(Ok(seg)) => reader.location = Some((next, seg, 0)),
+                        Some(Err(error)) if is_not_found(&error) => {
+                            // Deleted by retention since the listing: list
+                            // again at the next fetch.
+                            reader.partition = None;
+                            reader.location = None;
+                        }
                         Some(Err(error)) => {
                             end = FetchEnd::Error(error);
                             reader.failed = true;
@@ -594,6 +613,11 @@ impl Fetcher {
             end,
         })
     }
+}
+
+/// A file that is not there (any more).
+fn is_not_found(error: &Error) -> bool {
+    matches!(error, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
 }
 
 fn empty_fetch(partition: usize, epoch: u64, segment: Segment, end: FetchEnd) -> CompletedFetch {
