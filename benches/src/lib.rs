@@ -9,8 +9,8 @@ mod peers;
 use std::path::{Path, PathBuf};
 
 pub use peers::{
-    kafka_protocol_digest, kafka_protocol_iterate, kreplay_digest, kreplay_iterate, segment_bytes,
-    touch, RecordDigest,
+    kafka_protocol_digest, kafka_protocol_iterate, kreplay_digest, kreplay_for_each,
+    kreplay_iterate, segment_bytes, touch, RecordDigest,
 };
 #[cfg(feature = "krabka-log")]
 pub use peers::{krabka_digest, krabka_iterate, krabka_open, krabka_protocol_iterate};
@@ -28,9 +28,33 @@ pub fn make_partition(
     batch_records: usize,
     compression: Compression,
 ) -> PathBuf {
+    make_partition_with(
+        log_dir,
+        0,
+        records,
+        record_bytes,
+        batch_records,
+        compression,
+        WriterOptions::default(),
+    );
+    log_dir.join("bench-0").join("00000000000000000000.log")
+}
+
+/// [`make_partition`] for partition `partition` of topic `bench`, with the
+/// writer's options (segment size, index interval) given; returns the
+/// partition dir. The values come from a fixed seed per partition.
+pub fn make_partition_with(
+    log_dir: &Path,
+    partition: i32,
+    records: usize,
+    record_bytes: usize,
+    batch_records: usize,
+    compression: Compression,
+    options: WriterOptions,
+) -> PathBuf {
     let mut writer =
-        PartitionWriter::open(log_dir, "bench", 0, WriterOptions::default()).expect("open writer");
-    let mut rng = fastrand::Rng::with_seed(7);
+        PartitionWriter::open(log_dir, "bench", partition, options).expect("open writer");
+    let mut rng = fastrand::Rng::with_seed(7 + partition as u64);
     let value_len = record_bytes.saturating_sub(20).max(1);
     let mut written = 0;
     while written < records {
@@ -57,7 +81,7 @@ pub fn make_partition(
         written += n;
     }
     writer.close().expect("close");
-    log_dir.join("bench-0").join("00000000000000000000.log")
+    log_dir.join(format!("bench-{partition}"))
 }
 
 /// A JSON-ish metrics value of exactly `len` bytes.

@@ -108,6 +108,31 @@ pub fn kreplay_iterate(segment: &Segment, check_crcs: bool, inflater: &mut Infla
     acc
 }
 
+/// [`kreplay_iterate`] with internal iteration: `for_each` over each
+/// batch's records.
+#[inline]
+pub fn kreplay_for_each(segment: &Segment, check_crcs: bool, inflater: &mut Inflater) -> u64 {
+    let mut acc = 0u64;
+    for batch in segment.batches_from(0, check_crcs) {
+        let batch = batch.expect("batch");
+        batch
+            .records(inflater)
+            .expect("records")
+            .for_each(|record| {
+                let r = record.expect("record");
+                acc = touch(
+                    acc,
+                    r.offset(),
+                    r.timestamp().unwrap_or(0),
+                    r.key(),
+                    r.value(),
+                    r.headers().len(),
+                );
+            });
+    }
+    acc
+}
+
 /// kreplay's [`RecordDigest`] of `segment`, CRCs checked.
 pub fn kreplay_digest(segment: &Segment) -> RecordDigest {
     let mut inflater = Inflater::default();
