@@ -720,7 +720,17 @@ fn a_static_member_restarted_within_its_session_timeout_gets_its_partitions_back
     let settled = loop {
         let state = describe("--state");
         let members = describe("--members");
-        if state.first().is_some_and(|s| s["state"] == "stable") && members.len() == 2 {
+        // Both members in one generation: stable with 2 live members, and
+        // (read a moment later) both holding partitions.
+        let both = members.len() == 2
+            && members
+                .iter()
+                .all(|m| m["partitions"].as_u64() > Some(0) && m["departed"] == false);
+        if state
+            .first()
+            .is_some_and(|s| s["state"] == "stable" && s["members"] == 2)
+            && both
+        {
             break (state[0]["generation"].clone(), members);
         }
         assert!(Instant::now() < deadline, "never stable: {state:?}");
@@ -735,6 +745,19 @@ fn a_static_member_restarted_within_its_session_timeout_gets_its_partitions_back
     };
     let held = assignment_of(&settled.1, "box-a");
     assert!(!held.as_array().unwrap().is_empty());
+    // b has finished adopting that generation (a sync acks it before the
+    // eager revoke and re-assign it then logs).
+    let generation = settled.0.as_i64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(tmp.path().join("b.err")).unwrap();
+        let last = text.lines().rfind(|l| l.contains("group member"));
+        if last.is_some_and(|l| l.contains(&format!("generation {generation}: assigned"))) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "b never settled: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // box-a's process dies and comes back under the same instance id.
     let b_before = std::fs::read_to_string(tmp.path().join("b.err"))
         .unwrap()
@@ -761,7 +784,10 @@ fn a_static_member_restarted_within_its_session_timeout_gets_its_partitions_back
     assert_eq!(
         describe("--state")[0]["generation"],
         settled.0,
-        "no rebalance"
+        "no rebalance\n--- a (first):\n{}\n--- a (again):\n{}\n--- b:\n{}",
+        std::fs::read_to_string(tmp.path().join("a1.err")).unwrap(),
+        std::fs::read_to_string(tmp.path().join("a2.err")).unwrap(),
+        std::fs::read_to_string(tmp.path().join("b.err")).unwrap()
     );
     let b_after = std::fs::read_to_string(tmp.path().join("b.err")).unwrap();
     let since = &b_after[b_before..];

@@ -848,9 +848,23 @@ impl Consumer {
             return Err(no_offset(&a.topic_partition));
         }
         let deadline = Instant::now() + timeout;
+        let mut synced_at_end = false;
         loop {
             self.receive();
             self.gather();
+            if self.spans.is_empty() && self.at_end() && !self.config.follow && !synced_at_end {
+                // A group member at the end of its partitions first makes
+                // sure they are still its partitions: another member may
+                // have left (or joined) since the last sync, and a caller
+                // that stops at the end (kcat's -e) must not stop on a
+                // stale assignment, leaving partitions nobody reads.
+                synced_at_end = true;
+                if let Some(membership) = self.membership.as_mut() {
+                    membership.sync_now();
+                    self.group_step()?;
+                    continue;
+                }
+            }
             if !self.spans.is_empty() || (self.at_end() && !self.config.follow) {
                 break;
             }

@@ -211,6 +211,11 @@ impl Membership {
         now >= self.next_sync
     }
 
+    /// Makes a sync due now.
+    pub(crate) fn sync_now(&mut self) {
+        self.next_sync = Instant::now();
+    }
+
     /// When the next sync is due.
     pub(crate) fn next_sync(&self) -> Instant {
         self.next_sync
