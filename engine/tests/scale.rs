@@ -31,6 +31,10 @@ fn write(
     writer.close().unwrap();
 }
 
+/// Descriptors and maps are counted for the whole process: the tests of
+/// this file take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
 }
@@ -41,6 +45,7 @@ fn maps() -> usize {
 
 #[test]
 fn a_thousand_partitions_are_read_with_bounded_descriptors_and_maps() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let partitions = 1_000;
     for p in 0..partitions {
@@ -87,6 +92,7 @@ fn a_thousand_partitions_are_read_with_bounded_descriptors_and_maps() {
 
 #[test]
 fn a_partition_of_thousands_of_segments_is_read_in_order_and_seeks_anywhere() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let options = WriterOptions {
         segment_bytes: 512,
