@@ -30,7 +30,7 @@ use std::time::Duration;
 use kreplay::{
     AutoOffsetReset, Compression, Consumer, ConsumerConfig, Inflater, ReadStrategy, Segment,
 };
-use kreplay_benches::{kreplay_iterate, make_partition, touch};
+use kreplay_benches::{kreplay_for_each, kreplay_iterate, make_partition, touch};
 
 const RECORDS: usize = 200_000;
 const BATCH_RECORDS: usize = 500;
@@ -77,25 +77,7 @@ fn measure_iter(segment: &Segment, check_crcs: bool) -> u64 {
 #[inline(never)]
 fn measure_fold(segment: &Segment, check_crcs: bool) -> u64 {
     let mut inflater = Inflater::default();
-    let mut acc = 0u64;
-    for batch in segment.batches_from(0, check_crcs) {
-        let batch = batch.expect("batch");
-        batch
-            .records(&mut inflater)
-            .expect("records")
-            .for_each(|r| {
-                let r = r.expect("record");
-                acc = touch(
-                    acc,
-                    r.offset(),
-                    r.timestamp().unwrap_or(0),
-                    r.key(),
-                    r.value(),
-                    r.headers().len(),
-                );
-            });
-    }
-    acc
+    kreplay_for_each(segment, check_crcs, &mut inflater)
 }
 
 #[inline(never)]
