@@ -36,7 +36,7 @@ use kreplay::{
     ReadOptions, ReadStrategy, Segment, TopicPartition,
 };
 use kreplay_benches::{
-    kreplay_for_each, kreplay_iterate, make_partition, make_partition_with, touch,
+    kreplay_for_each, kreplay_iterate, make_partition, make_partition_with, touch_record,
 };
 
 const RECORDS: usize = 200_000;
@@ -74,14 +74,7 @@ fn poll_to_end(consumer: &mut Consumer, for_each: bool) -> (u64, u64) {
         let empty = polled.is_empty();
         let mut add = |r: kreplay::ConsumerRecord<'_>| {
             records += 1;
-            acc = touch(
-                acc,
-                r.offset(),
-                r.timestamp().unwrap_or(0),
-                r.key(),
-                r.value(),
-                r.headers().len(),
-            );
+            acc = touch_record(acc, &r);
         };
         if for_each {
             polled

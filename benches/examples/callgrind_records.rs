@@ -30,7 +30,7 @@ use std::time::Duration;
 use kreplay::{
     AutoOffsetReset, Compression, Consumer, ConsumerConfig, Inflater, ReadStrategy, Segment,
 };
-use kreplay_benches::{kreplay_for_each, kreplay_iterate, make_partition, touch};
+use kreplay_benches::{kreplay_for_each, kreplay_iterate, make_partition, touch_record};
 
 const RECORDS: usize = 200_000;
 const BATCH_RECORDS: usize = 500;
@@ -89,14 +89,7 @@ fn measure_poll(consumer: &mut Consumer) -> (u64, u64) {
         for record in &polled {
             let r = record.expect("record");
             records += 1;
-            acc = touch(
-                acc,
-                r.offset(),
-                r.timestamp().unwrap_or(0),
-                r.key(),
-                r.value(),
-                r.headers().len(),
-            );
+            acc = touch_record(acc, &r);
         }
         if empty && consumer.at_end() {
             break;
@@ -115,14 +108,7 @@ fn measure_poll_fold(consumer: &mut Consumer) -> (u64, u64) {
         polled.iter().for_each(|record| {
             let r = record.expect("record");
             records += 1;
-            acc = touch(
-                acc,
-                r.offset(),
-                r.timestamp().unwrap_or(0),
-                r.key(),
-                r.value(),
-                r.headers().len(),
-            );
+            acc = touch_record(acc, &r);
         });
         if empty && consumer.at_end() {
             break;

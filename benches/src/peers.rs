@@ -23,6 +23,19 @@
 use bytes::Bytes;
 use kreplay::{Inflater, Segment};
 
+/// [`touch`] over a kreplay record.
+#[inline(always)]
+pub fn touch_record(acc: u64, r: &kreplay::Record<'_>) -> u64 {
+    touch(
+        acc,
+        r.offset(),
+        r.timestamp().unwrap_or(0),
+        r.key(),
+        r.value(),
+        r.headers().len(),
+    )
+}
+
 /// Adds what a caller sees of one record to `acc`: every record iteration
 /// in the benches goes through this, so every decoder does the same work.
 #[inline(always)]
@@ -95,14 +108,7 @@ pub fn kreplay_iterate(segment: &Segment, check_crcs: bool, inflater: &mut Infla
         let batch = batch.expect("batch");
         for record in batch.records(inflater).expect("records") {
             let r = record.expect("record");
-            acc = touch(
-                acc,
-                r.offset(),
-                r.timestamp().unwrap_or(0),
-                r.key(),
-                r.value(),
-                r.headers().len(),
-            );
+            acc = touch_record(acc, &r);
         }
     }
     acc
@@ -120,14 +126,7 @@ pub fn kreplay_for_each(segment: &Segment, check_crcs: bool, inflater: &mut Infl
             .expect("records")
             .for_each(|record| {
                 let r = record.expect("record");
-                acc = touch(
-                    acc,
-                    r.offset(),
-                    r.timestamp().unwrap_or(0),
-                    r.key(),
-                    r.value(),
-                    r.headers().len(),
-                );
+                acc = touch_record(acc, &r);
             });
     }
     acc

@@ -253,9 +253,8 @@ fn members_beyond_the_partition_count_idle_and_take_over_when_an_owner_leaves() 
     // Let everyone sync until the two partitions are owned and stable.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        for (name, consumer) in &mut members {
+        for (_, consumer) in &mut members {
             let _ = consumer.poll(Duration::from_millis(5)).unwrap();
-            let _ = name;
         }
         let owned: usize = members.iter().map(|(_, c)| c.assignment().len()).sum();
         let generations: BTreeSet<_> = members.iter().map(|(_, c)| c.generation()).collect();
@@ -462,22 +461,18 @@ fn members_must_agree_on_the_assignor() {
     write_topic(logs.path(), 2, 10);
     let ledger = Arc::new(Ledger::default());
     let (_a, _) = member(logs.path(), state.path(), "g", "a", &ledger, |_| {});
-    let mut config = config(logs.path(), state.path(), "g");
-    config.partition_assignment_strategy = Assignor::RoundRobin;
-    let mut b = Consumer::new(config).unwrap();
+    let mut round_robin = config(logs.path(), state.path(), "g");
+    round_robin.partition_assignment_strategy = Assignor::RoundRobin;
+    let mut b = Consumer::new(round_robin).unwrap();
     let error = b.subscribe(&[TOPIC]).unwrap_err();
     assert!(
         error.to_string().contains("inconsistent group protocol"),
         "{error}"
     );
     // Another group is another matter.
-    let mut config = config_for(logs.path(), state.path(), "other");
-    config.partition_assignment_strategy = Assignor::RoundRobin;
-    Consumer::new(config).unwrap().subscribe(&[TOPIC]).unwrap();
-}
-
-fn config_for(log_dir: &Path, state_dir: &Path, group: &str) -> ConsumerConfig {
-    config(log_dir, state_dir, group)
+    let mut other = config(logs.path(), state.path(), "other");
+    other.partition_assignment_strategy = Assignor::RoundRobin;
+    Consumer::new(other).unwrap().subscribe(&[TOPIC]).unwrap();
 }
 
 #[test]

@@ -167,12 +167,11 @@ impl Membership {
             let lock = store
                 .lock(&config.group, true)?
                 .ok_or_else(|| Error::Config("group dir vanished".into()))?;
-            let state = read_state(&lock.dir)?.unwrap_or_default();
             let live: BTreeMap<String, MemberInfo> = scan_live(&lock.dir, None, false)?
                 .into_iter()
                 .map(|(id, m)| (id, m.info))
                 .collect();
-            check_joinable(&config, &state, &live)?;
+            check_joinable(&config, &live)?;
             fs::rename(&joining, &member_path).map_err(|e| Error::io(&member_path, e))?;
             sync_dir(&members_dir)
         })();
@@ -422,11 +421,7 @@ impl Drop for Membership {
 /// Refuses a member Kafka would refuse: a `group.instance.id` already used
 /// by a live member (`FENCED_INSTANCE_ID`), or an assignor other than the
 /// one the live members use (`INCONSISTENT_GROUP_PROTOCOL`).
-fn check_joinable(
-    config: &MembershipConfig,
-    state: &GroupState,
-    live: &BTreeMap<String, MemberInfo>,
-) -> Result<()> {
+fn check_joinable(config: &MembershipConfig, live: &BTreeMap<String, MemberInfo>) -> Result<()> {
     if let Some(instance) = &config.group_instance_id {
         if let Some(other) = live
             .values()
@@ -450,7 +445,6 @@ fn check_joinable(
             ),
         });
     }
-    let _ = state;
     Ok(())
 }
 
