@@ -127,6 +127,11 @@ const URING_MAX_SLOTS: u64 = 256;
 /// this is dropped (prefetch is advice).
 const URING_MAX_QUEUED: usize = 64;
 
+/// Files whose prefetched window a prefetcher remembers (one per partition
+/// a fetcher takes turns between; more partitions than this start their
+/// window over, which costs one redundant request per fetch).
+const AHEAD_FILES: usize = 64;
+
 /// Size of one `MADV_WILLNEED` call. The kernel reads ahead at most
 /// `max(read_ahead_kb, max_sectors_kb)` per call and silently ignores the
 /// rest of a larger range, so a large range is advised in pieces no larger
@@ -233,10 +238,12 @@ pub struct Prefetcher {
     mode: IoMode,
     backend: Backend,
     fallback_reason: Option<String>,
-    /// How far the last file asked about is already prefetched.
-    ahead: Option<Ahead>,
-    /// `Auto`: leave ranges whose pages are all in memory alone (prefetching
-    /// resident pages only burns CPU; measured in the consumer replay).
+    /// How far each recently asked-about file is already prefetched, oldest
+    /// first (at most [`AHEAD_FILES`]).
+    ahead: Vec<Ahead>,
+    /// `Auto` fallen back to `Pread`: leave ranges whose pages are all in
+    /// memory alone (reading resident pages only burns CPU; measured in the
+    /// consumer replay).
     skip_resident: bool,
 }
 
@@ -371,8 +378,11 @@ impl Prefetcher {
             mode,
             backend,
             fallback_reason,
-            ahead: None,
-            skip_resident: requested == IoMode::Auto,
+            ahead: Vec::new(),
+            // Auto on its pread fallback only: a pread of pages already in
+            // memory is a copy for nothing, while a `MADV_POPULATE_READ` of
+            // them still maps them for the reader, off its thread.
+            skip_resident: requested == IoMode::Auto && mode == IoMode::Pread,
         }
     }
 
@@ -436,29 +446,39 @@ impl Prefetcher {
 
     /// The part of `position..end` not covered by earlier calls: its new
     /// start, or `None` when there is nothing left to do. Records the range.
+    ///
+    /// Each file keeps its own prefetched window (the last
+    /// [`AHEAD_FILES`] files asked about), so a fetcher that takes turns
+    /// between partitions does not request the same pages again at every
+    /// turn.
     fn not_yet_prefetched(&mut self, file: &Arc<File>, position: u64, end: u64) -> Option<u64> {
         if position >= end {
             return None;
         }
-        match &mut self.ahead {
-            Some(ahead)
-                if Arc::ptr_eq(&ahead.file, file)
-                    && ahead.start <= position
-                    && position <= ahead.end =>
-            {
+        let found = self
+            .ahead
+            .iter_mut()
+            .find(|ahead| Arc::ptr_eq(&ahead.file, file));
+        if let Some(ahead) = found {
+            if ahead.start <= position && position <= ahead.end {
                 let start = ahead.end.max(position);
                 ahead.end = ahead.end.max(end);
-                (start < end).then_some(start)
+                return (start < end).then_some(start);
             }
-            _ => {
-                self.ahead = Some(Ahead {
-                    file: Arc::clone(file),
-                    start: position,
-                    end,
-                });
-                Some(position)
-            }
+            // A jump (a seek): the window starts over here.
+            ahead.start = position;
+            ahead.end = end;
+            return Some(position);
         }
+        if self.ahead.len() >= AHEAD_FILES {
+            self.ahead.remove(0);
+        }
+        self.ahead.push(Ahead {
+            file: Arc::clone(file),
+            start: position,
+            end,
+        });
+        Some(position)
     }
 }
 
@@ -1006,7 +1026,7 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[test]
-    fn auto_leaves_resident_pages_alone() {
+    fn auto_skips_resident_pages_on_its_pread_fallback_only() {
         let (_dir, path, bytes) = temp_file(4 << 20);
         {
             let mapping = map(&path);
@@ -1014,16 +1034,27 @@ mod tests {
             let sum: u64 = mapping.iter().step_by(4096).map(|&b| u64::from(b)).sum();
             assert!(sum > 0 || bytes.is_empty());
             assert!(is_resident(&mapping, 0, 4 << 20));
+            // Fallen back to pread, auto leaves resident pages alone (a
+            // read of them would be a copy for nothing)...
+            let fallback = Prefetcher::with_probe(
+                IoMode::Auto,
+                8 << 20,
+                ProbeOptions {
+                    disabled: Some("test".into()),
+                    read_only: false,
+                },
+            );
+            assert_eq!(fallback.mode(), IoMode::Pread);
+            assert!(fallback.skip_resident);
+            // ... which pread asked for explicitly does not.
+            assert!(!Prefetcher::new(IoMode::Pread, 8 << 20).skip_resident);
+            // On io_uring, auto populates the reader's page tables off its
+            // thread even for resident pages, as uring does.
             let mut auto = Prefetcher::new(IoMode::Auto, 8 << 20);
             if auto.mode() == IoMode::Uring {
+                assert!(!auto.skip_resident);
                 auto.prefetch(&mapping, 0, 4 << 20);
-                assert_eq!(auto.in_flight_bytes(), 0, "auto prefetched resident pages");
-                // Requesting uring explicitly does issue the requests.
-                let mut uring = Prefetcher::new(IoMode::Uring, 8 << 20);
-                uring.prefetch(&mapping, 0, 4 << 20);
-                while uring.in_flight_bytes() > 0 {
-                    uring.reap();
-                }
+                drain(&mut auto);
             }
         }
         // Evicted pages (no mapping holds them now) are not resident: auto
@@ -1308,11 +1339,15 @@ mod tests {
         assert_eq!(p.not_yet_prefetched(file, 200, 900), None);
         assert_eq!(p.not_yet_prefetched(file, 500, 3000), Some(1000));
         assert_eq!(p.not_yet_prefetched(file, 3000, 4000), Some(3000));
-        // Another file, then back: starts over.
+        // Another file, then back: each file keeps its own window (a
+        // fetcher taking turns between partitions asks for nothing twice).
         let other_file = other.file().expect("a file");
         assert_eq!(p.not_yet_prefetched(other_file, 0, 10), Some(0));
-        assert_eq!(p.not_yet_prefetched(file, 200, 900), Some(200));
-        // A jump backwards starts over too.
+        assert_eq!(p.not_yet_prefetched(file, 200, 900), None);
+        assert_eq!(p.not_yet_prefetched(file, 3500, 5000), Some(4000));
+        assert_eq!(p.not_yet_prefetched(other_file, 5, 20), Some(10));
+        // A jump backwards starts over.
         assert_eq!(p.not_yet_prefetched(file, 50, 900), Some(50));
+        assert_eq!(p.not_yet_prefetched(file, 60, 800), None);
     }
 }
