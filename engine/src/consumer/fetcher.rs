@@ -31,6 +31,12 @@ use super::IsolationLevel;
 /// live logs (it is woken earlier by any command).
 const FOLLOW_RECHECK: Duration = Duration::from_millis(50);
 
+/// Fetches the fetcher may always hold ahead of the caller, whatever their
+/// size (`fetch_max_bytes` is soft): with one, a batch larger than the
+/// budget would be fetched only once the caller is done with the previous
+/// one, and the two threads would take turns instead of overlapping.
+pub(crate) const MIN_FETCHES_AHEAD: u64 = 2;
+
 /// How far ahead of a partition's next fetch pages are prefetched.
 const PREFETCH_AHEAD: u64 = 8 << 20;
 
@@ -123,6 +129,8 @@ pub(crate) enum Command {
 pub(crate) struct Shared {
     /// Bytes pushed and not yet released by the consumer.
     pub(crate) outstanding: AtomicU64,
+    /// Fetches pushed and not yet released by the consumer.
+    pub(crate) outstanding_fetches: AtomicU64,
     pub(crate) stop: AtomicBool,
     /// The consumer thread, while it waits for a fetch.
     pub(crate) waiter: Mutex<Option<Thread>>,
@@ -208,6 +216,9 @@ impl FetcherHandle {
     /// Gives `bytes` of budget back and wakes the fetcher.
     pub(crate) fn release(&self, bytes: u64) {
         self.shared.outstanding.fetch_sub(bytes, Ordering::AcqRel);
+        self.shared
+            .outstanding_fetches
+            .fetch_sub(1, Ordering::AcqRel);
         self.wake_fetcher();
     }
 
@@ -290,8 +301,11 @@ impl Fetcher {
         while !self.shared.stop.load(Ordering::Acquire) {
             self.drain_commands();
             self.prefetcher.reap();
-            let budget_left =
-                self.shared.outstanding.load(Ordering::Acquire) < self.config.fetch_max_bytes;
+            // The budget is soft: a few fetches may always be ahead, so that
+            // batches larger than the budget still overlap with the caller.
+            let budget_left = self.shared.outstanding.load(Ordering::Acquire)
+                < self.config.fetch_max_bytes
+                || self.shared.outstanding_fetches.load(Ordering::Acquire) < MIN_FETCHES_AHEAD;
             if !budget_left || self.ring.is_full() {
                 thread::park_timeout(FOLLOW_RECHECK);
                 continue;
@@ -301,6 +315,9 @@ impl Fetcher {
                     self.shared
                         .outstanding
                         .fetch_add(fetch.budget_bytes, Ordering::AcqRel);
+                    self.shared
+                        .outstanding_fetches
+                        .fetch_add(1, Ordering::AcqRel);
                     if self.ring.push(fetch).is_err() {
                         // Full despite the check: cannot happen with one producer.
                         thread::park_timeout(FOLLOW_RECHECK);
