@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kreplay::{
-    AutoOffsetReset, Compression, Consumer, ConsumerConfig, Inflater, ReadStrategy, Segment,
+    AutoOffsetReset, Compression, Consumer, ConsumerConfig, Inflater, IoMode, ReadStrategy, Segment,
 };
 use kreplay_benches::{kreplay_for_each, kreplay_iterate, make_partition, touch_record};
 
@@ -42,24 +42,99 @@ fn records() -> usize {
         .unwrap_or(RECORDS)
 }
 
+fn io_mode_from_env() -> IoMode {
+    std::env::var("CG_IO_MODE")
+        .ok()
+        .map(|m| m.parse().expect("io mode"))
+        .unwrap_or_default()
+}
+
+/// Consumer settings from the environment, for experiments: `CG_IO_MODE`,
+/// `CG_FETCH_MAX_BYTES`, `CG_PARTITION_FETCH_BYTES`, `CG_CHECK_CRCS` (0 or
+/// 1), `CG_MAX_POLL_RECORDS`.
+fn apply_env(config: &mut ConsumerConfig) {
+    config.io_mode = io_mode_from_env();
+    if let Some(v) = env_u64("CG_FETCH_MAX_BYTES") {
+        config.fetch_max_bytes = v;
+    }
+    if let Some(v) = env_u64("CG_PARTITION_FETCH_BYTES") {
+        config.max_partition_fetch_bytes = v;
+    }
+    if let Some(v) = env_u64("CG_CHECK_CRCS") {
+        config.check_crcs = v != 0;
+    }
+    if let Some(v) = env_u64("CG_MAX_POLL_RECORDS") {
+        config.max_poll_records = v as usize;
+    }
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
 fn poll_all(dir: &Path) -> (u64, u64) {
     let mut config = ConsumerConfig::new([dir.to_path_buf()]);
     config.auto_offset_reset = AutoOffsetReset::Earliest;
+    apply_env(&mut config);
     let mut consumer = Consumer::new(config).expect("consumer");
     consumer.subscribe(&["bench"]).expect("subscribe");
     measure_poll(&mut consumer)
 }
 
-/// Median records/s of 7 timed rounds of `round`, which returns its record count.
+/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// On-CPU nanoseconds of each thread of this process named `name`.
+fn threads_cpu_ns(name: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
+        .filter_map(|t| {
+            std::fs::read_to_string(t.path().join("schedstat"))
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+/// Median records/s of 7 timed rounds of `round`, which returns its record
+/// count. Also prints the median share of the wall time the calling thread
+/// spent on a CPU (near 1.0: the calling thread is the bottleneck).
 fn time_rounds(mut round: impl FnMut() -> u64) -> (f64, u64) {
     let mut rates = Vec::new();
+    let mut busy = Vec::new();
+    let mut fetcher = Vec::new();
     let mut records = 0;
     for _ in 0..7 {
+        let cpu0 = thread_cpu_ns();
+        let fetcher0 = threads_cpu_ns("kreplay-fetcher");
         let start = std::time::Instant::now();
         records = round();
-        rates.push(records as f64 / start.elapsed().as_secs_f64());
+        let wall = start.elapsed().as_secs_f64();
+        rates.push(records as f64 / wall);
+        busy.push((thread_cpu_ns() - cpu0) as f64 / 1e9 / wall);
+        fetcher
+            .push(threads_cpu_ns("kreplay-fetcher").saturating_sub(fetcher0) as f64 / 1e9 / wall);
     }
     rates.sort_by(f64::total_cmp);
+    busy.sort_by(f64::total_cmp);
+    fetcher.sort_by(f64::total_cmp);
+    eprintln!(
+        "on a CPU, share of the wall time (medians): calling thread {:.2}, fetcher {:.2} (a fetcher that lives through the round only)",
+        busy[busy.len() / 2],
+        fetcher[fetcher.len() / 2]
+    );
     (rates[rates.len() / 2], records)
 }
 
@@ -121,7 +196,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().expect("usage: callgrind_records <dir> <mode>"));
     let mode = args.next().unwrap_or_else(|| "iter-crc".into());
-    if mode == "setup" || !segment_path(&dir).exists() {
+    if mode == "setup" || (mode != "time-poll-fresh" && !segment_path(&dir).exists()) {
         std::fs::create_dir_all(&dir).expect("create dir");
         make_partition(&dir, records(), 100, BATCH_RECORDS, Compression::None);
         if mode == "setup" {
@@ -186,6 +261,7 @@ fn main() {
         "poll-fold" => {
             let mut config = ConsumerConfig::new([dir.clone()]);
             config.auto_offset_reset = AutoOffsetReset::Earliest;
+            apply_env(&mut config);
             let mut consumer = Consumer::new(config).expect("consumer");
             consumer.subscribe(&["bench"]).expect("subscribe");
             let (records, acc) = measure_poll_fold(&mut consumer);
@@ -196,6 +272,7 @@ fn main() {
             // the first find its mappings' page tables populated.
             let mut config = ConsumerConfig::new([dir.clone()]);
             config.auto_offset_reset = AutoOffsetReset::Earliest;
+            apply_env(&mut config);
             let mut consumer = Consumer::new(config).expect("consumer");
             consumer.subscribe(&["bench"]).expect("subscribe");
             let (rate, records) = time_rounds(|| {
@@ -211,6 +288,33 @@ fn main() {
             });
             println!(
                 "{mode}: {records} records, median {:.1} M records/s",
+                rate / 1e6
+            );
+        }
+        "time-poll-fresh" => {
+            // As `kreplay bench` replays: a new consumer (new mappings) for
+            // each round, over every topic of the dir, in the io mode of
+            // `CG_IO_MODE` (default auto).
+            let io_mode = io_mode_from_env();
+            let topics: Vec<String> = kreplay::list_partitions(&dir)
+                .expect("list partitions")
+                .into_iter()
+                .map(|p| p.topic_partition.topic)
+                .collect();
+            let (rate, records) = time_rounds(|| {
+                let mut config = ConsumerConfig::new([dir.clone()]);
+                config.auto_offset_reset = AutoOffsetReset::Earliest;
+                apply_env(&mut config);
+                let mut consumer = Consumer::new(config).expect("consumer");
+                consumer.subscribe(&topics).expect("subscribe");
+                if env_u64("CG_FOLD") == Some(1) {
+                    measure_poll_fold(&mut consumer).0
+                } else {
+                    measure_poll(&mut consumer).0
+                }
+            });
+            println!(
+                "{mode} {io_mode}: {records} records, median {:.1} M records/s",
                 rate / 1e6
             );
         }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use kreplay::{
     list_partitions, list_segments, AutoOffsetReset, Consumer, ConsumerConfig, IoMode, Mapping,
-    Partition, ReadOptions, ReadStrategy,
+    Partition, ReadOptions, ReadStrategy, Segment,
 };
 use serde_json::{json, Value};
 
@@ -58,6 +58,15 @@ impl CacheDrop {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Ceiling,
+    /// Mapping every segment and touching each page, then unmapping: the
+    /// kernel's page-table work a mapped replay cannot avoid.
+    PageTables,
+    /// Framing every batch and checking its CRC, one thread: the fetcher's
+    /// unavoidable work besides page tables.
+    Crc,
+    /// Decoding every record (CRC off), one thread: the caller's
+    /// unavoidable work.
+    Decode,
     Dd,
     Replay(IoMode),
 }
@@ -90,6 +99,9 @@ impl Measurement {
     fn name(&self) -> &'static str {
         match self.kind {
             Kind::Ceiling => "memory_ceiling",
+            Kind::PageTables => "page_tables",
+            Kind::Crc => "crc_only",
+            Kind::Decode => "decode_only",
             Kind::Dd => "dd",
             Kind::Replay(_) => "replay",
         }
@@ -105,6 +117,9 @@ impl Measurement {
     fn label(&self) -> String {
         match (self.kind, self.cache) {
             (Kind::Ceiling, _) => "memory ceiling (sum u64)".to_string(),
+            (Kind::PageTables, _) => "page tables: map, touch each page, unmap".to_string(),
+            (Kind::Crc, _) => "batches + CRC-32C, one thread".to_string(),
+            (Kind::Decode, _) => "records decoded, one thread, CRC off".to_string(),
             (Kind::Dd, _) => "dd bs=1M read()".to_string(),
             (Kind::Replay(_), Cache::Warm) => "replay warm".to_string(),
             (Kind::Replay(_), Cache::Cold) => "replay cold".to_string(),
@@ -198,11 +213,26 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Status> {
         cache_drop.name()
     ));
 
-    let mut measurements = vec![Measurement {
-        kind: Kind::Ceiling,
-        cache: Cache::Warm,
-        samples: Vec::new(),
-    }];
+    // A log written moments ago sits in the page cache as it was written
+    // (small pages, about ten times the page-table work of the large folios
+    // a read from disk leaves): evict it and read it back once, so that warm
+    // means "as a replay of a log on disk finds it", in every round.
+    progress(format_args!(
+        "evicting the log and reading it back once (page cache as after a read from disk)"
+    ));
+    evict(&log, cache_drop)?;
+    warm_up(&log)?;
+
+    let mut measurements: Vec<Measurement> =
+        [Kind::Ceiling, Kind::PageTables, Kind::Crc, Kind::Decode]
+            .into_iter()
+            .map(|kind| Measurement {
+                kind,
+                cache: Cache::Warm,
+                samples: Vec::new(),
+            })
+            .collect();
+    let baselines = measurements.len();
     measurements.extend(IoMode::ALL.map(|mode| Measurement {
         kind: Kind::Replay(mode),
         cache: Cache::Warm,
@@ -221,12 +251,12 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Status> {
 
     let modes = IoMode::ALL.len();
     for round in 0..config.rounds {
-        // The ceiling, then the warm replays, then dd, then the cold replays;
-        // the replays' order rotates from round to round.
-        let mut order: Vec<usize> = vec![0];
-        order.extend((0..modes).map(|i| 1 + (i + round) % modes));
-        order.push(1 + modes);
-        order.extend((0..modes).map(|i| 2 + modes + (i + round) % modes));
+        // The warm baselines, then the warm replays, then dd, then the cold
+        // replays; the replays' order rotates from round to round.
+        let mut order: Vec<usize> = (0..baselines).collect();
+        order.extend((0..modes).map(|i| baselines + (i + round) % modes));
+        order.push(baselines + modes);
+        order.extend((0..modes).map(|i| baselines + 1 + modes + (i + round) % modes));
         for index in order {
             let m = &mut measurements[index];
             progress(format_args!(
@@ -246,6 +276,9 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Status> {
             }
             let sample = match m.kind {
                 Kind::Ceiling => ceiling(&log)?,
+                Kind::PageTables => page_tables(&log)?,
+                Kind::Crc => crc_only(&log)?,
+                Kind::Decode => decode_only(&log)?,
                 Kind::Dd => dd(&log)?,
                 Kind::Replay(mode) => replay(&log, mode)?,
             };
@@ -254,9 +287,12 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Status> {
     }
 
     let ceiling_s = measurements[0].median_seconds();
-    let dd_s = measurements[1 + modes].median_seconds();
+    let dd_s = measurements[baselines + modes].median_seconds();
     let mut mismatches = Vec::new();
-    for m in &measurements {
+    for m in measurements
+        .iter()
+        .filter(|m| matches!(m.kind, Kind::Replay(_)))
+    {
         for s in &m.samples {
             if s.records != log.records {
                 mismatches.push(format!(
@@ -471,6 +507,113 @@ fn ceiling(log: &Log) -> anyhow::Result<Sample> {
     })
 }
 
+/// Maps every segment, touches one byte per page and unmaps it again, as a
+/// replay in a new process must (the pages are in the page cache).
+fn page_tables(log: &Log) -> anyhow::Result<Sample> {
+    let cpu0 = cpu_seconds();
+    let start = Instant::now();
+    let mut sum = 0u64;
+    for (path, _) in &log.files {
+        let map = Mapping::open(path, ReadStrategy::Mmap)?;
+        sum = map
+            .as_slice()
+            .iter()
+            .step_by(4096)
+            .fold(sum, |sum, &b| sum.wrapping_add(u64::from(b)));
+    }
+    black_box(sum);
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(Sample {
+        seconds,
+        cpu_seconds: cpu_seconds() - cpu0,
+        peak_anon_kib: rss_anon_kib(),
+        records: log.records,
+        io_mode_used: None,
+    })
+}
+
+/// The segments, opened and their pages touched once untimed (so that page
+/// faults are not counted).
+fn open_touched(log: &Log) -> anyhow::Result<Vec<Segment>> {
+    let mut segments = Vec::with_capacity(log.files.len());
+    for (path, _) in &log.files {
+        let segment = Segment::open(path, ReadStrategy::Mmap)?;
+        black_box(sum_u64(segment.mapping().as_slice()));
+        segments.push(segment);
+    }
+    Ok(segments)
+}
+
+/// Frames every batch and checks its CRC on one thread.
+fn crc_only(log: &Log) -> anyhow::Result<Sample> {
+    let segments = open_touched(log)?;
+    let cpu0 = cpu_seconds();
+    let start = Instant::now();
+    let mut batches = 0u64;
+    for segment in &segments {
+        for batch in segment.batches_from(0, true) {
+            black_box(batch?);
+            batches += 1;
+        }
+    }
+    black_box(batches);
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(Sample {
+        seconds,
+        cpu_seconds: cpu_seconds() - cpu0,
+        peak_anon_kib: rss_anon_kib(),
+        records: log.records,
+        io_mode_used: None,
+    })
+}
+
+/// Decodes every record on one thread, CRCs off, touching what a replay
+/// touches (compressed batches are inflated: that is the caller's work too).
+fn decode_only(log: &Log) -> anyhow::Result<Sample> {
+    let segments = open_touched(log)?;
+    let mut inflater = ReadOptions::default().inflater();
+    let cpu0 = cpu_seconds();
+    let start = Instant::now();
+    let (mut records, mut touched) = (0u64, 0u64);
+    for segment in &segments {
+        for batch in segment.batches_from(0, false) {
+            let batch = batch?;
+            if batch.is_control_batch() {
+                continue;
+            }
+            let mut failed = None;
+            batch
+                .records(&mut inflater)
+                .map_err(|kind| segment.corrupt(batch.position, None, kind))?
+                .for_each(|record| match record {
+                    Ok(record) => {
+                        records += 1;
+                        touched = touched
+                            .wrapping_add(record.offset() as u64)
+                            .wrapping_add(record.timestamp().unwrap_or(-1) as u64)
+                            .wrapping_add(record.key().map_or(0, <[u8]>::len) as u64)
+                            .wrapping_add(record.value().map_or(0, <[u8]>::len) as u64);
+                    }
+                    Err(kind) => failed = failed.take().or(Some(kind)),
+                });
+            if let Some(kind) = failed {
+                return Err(segment.corrupt(batch.position, None, kind).into());
+            }
+        }
+    }
+    black_box(touched);
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(Sample {
+        seconds,
+        cpu_seconds: cpu_seconds() - cpu0,
+        peak_anon_kib: rss_anon_kib(),
+        // Every record of the segments, below the log start too: only the
+        // replays are checked against the log's count.
+        records,
+        io_mode_used: None,
+    })
+}
+
 /// Replays the whole log through a [`Consumer`], touching every record's
 /// offset, timestamp, key and value lengths.
 fn replay(log: &Log, mode: IoMode) -> anyhow::Result<Sample> {
@@ -486,14 +629,23 @@ fn replay(log: &Log, mode: IoMode) -> anyhow::Result<Sample> {
     loop {
         let batch = consumer.poll(Duration::from_secs(5))?;
         let empty = batch.is_empty();
-        for record in &batch {
-            let record = record?;
-            records += 1;
-            touched = touched
-                .wrapping_add(record.offset() as u64)
-                .wrapping_add(record.timestamp().unwrap_or(-1) as u64)
-                .wrapping_add(record.key().map_or(0, <[u8]>::len) as u64)
-                .wrapping_add(record.value().map_or(0, <[u8]>::len) as u64);
+        // Internal iteration over the poll (`for_each`): the batch
+        // iteration's state stays in locals, with no per-record `?` in the
+        // loop; the first error, if any, is kept and raised after it.
+        let mut failed = None;
+        batch.iter().for_each(|record| match record {
+            Ok(record) => {
+                records += 1;
+                touched = touched
+                    .wrapping_add(record.offset() as u64)
+                    .wrapping_add(record.timestamp().unwrap_or(-1) as u64)
+                    .wrapping_add(record.key().map_or(0, <[u8]>::len) as u64)
+                    .wrapping_add(record.value().map_or(0, <[u8]>::len) as u64);
+            }
+            Err(e) => failed = failed.take().or(Some(e)),
+        });
+        if let Some(e) = failed {
+            return Err(e.into());
         }
         polls += 1;
         if polls % 64 == 0 {
@@ -689,7 +841,7 @@ fn print_table(
         };
         let ratio_text = match m.kind {
             Kind::Ceiling | Kind::Dd => "1.00".to_string(),
-            Kind::Replay(_) => format!("{ratio:.2}"),
+            _ => format!("{ratio:.2}"),
         };
         println!(
             "| {} | {} | {:.3} | {:.1} M | {:.2} | {} | {:.2} | {:.1} MiB |",

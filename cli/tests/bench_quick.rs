@@ -33,6 +33,10 @@ fn check_json(run: &Run) -> Value {
 
     let mut expected = vec![
         ("memory_ceiling".to_string(), "warm".to_string(), None),
+        // The floors of each thread's unavoidable work, in the same run.
+        ("page_tables".to_string(), "warm".to_string(), None),
+        ("crc_only".to_string(), "warm".to_string(), None),
+        ("decode_only".to_string(), "warm".to_string(), None),
         ("dd".to_string(), "cold".to_string(), None),
     ];
     for cache in ["warm", "cold"] {
@@ -92,7 +96,15 @@ fn quick_json_generated_log() {
 fn quick_table() {
     let run = kreplay(["bench", "--quick", "--records", "3000"]);
     assert_eq!(run.code, 0, "stderr: {}", run.stderr);
-    for label in ["memory ceiling", "dd bs=1M", "replay warm", "replay cold"] {
+    for label in [
+        "memory ceiling",
+        "page tables",
+        "CRC-32C, one thread",
+        "records decoded, one thread",
+        "dd bs=1M",
+        "replay warm",
+        "replay cold",
+    ] {
         assert!(run.stdout.contains(label), "{}", run.stdout);
     }
     assert!(run.stdout.contains("3000 records"), "{}", run.stdout);
