@@ -4,7 +4,7 @@
 //!
 //! This is the hot path of `consume`: every record is formatted straight into
 //! one byte buffer that the caller reuses poll after poll, with no `String`,
-//! no `format!` and no serde per record. Integers go through `itoa`, base64
+//! no `format!` and no serde per record. Integers are written in place (two digits at a time), base64
 //! through `base64-simd` (AVX2/SSE where the CPU has them: on 2 M records of
 //! 80 bytes, `--format json --bytes base64` took 0.19 s with it against 0.29 s
 //! with the `base64` crate's `encode_slice`), and JSON strings are escaped by
@@ -219,13 +219,52 @@ impl RecordWriter {
     }
 }
 
+/// Two decimal digits for each of 0..100.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// `n` in decimal, appended. Written in place two digits at a time: a
+/// formatted-then-copied integer costs a `memcpy` call of a variable length
+/// per field, a tenth of `consume --format json`'s time (perf).
 #[inline]
-fn push_int(out: &mut Vec<u8>, n: impl itoa::Integer) {
-    let mut buffer = itoa::Buffer::new();
-    out.extend_from_slice(buffer.format(n).as_bytes());
+fn push_int(out: &mut Vec<u8>, n: impl Into<i64>) {
+    let n: i64 = n.into();
+    if n < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, n.unsigned_abs());
 }
 
-fn push_optional_int(out: &mut Vec<u8>, n: Option<impl itoa::Integer>) {
+#[inline]
+fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    let len = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+    let start = out.len();
+    // A constant-size extend (two stores), cut to the length below.
+    out.extend_from_slice(&[b'0'; 20]);
+    let Some(digits) = out.get_mut(start..start + len) else {
+        return;
+    };
+    let mut i = len;
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        digits[i - 2..i].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
+        digits[i - 1] = b'0' + v as u8;
+    }
+    out.truncate(start + len);
+}
+
+fn push_optional_int(out: &mut Vec<u8>, n: Option<impl Into<i64>>) {
     match n {
         Some(n) => push_int(out, n),
         None => out.extend_from_slice(b"null"),
@@ -431,6 +470,33 @@ fn template_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_match_the_standard_formatting() {
+        let mut values = vec![0, 1, -1, 9, 10, 99, 100, 101, 999, 1000, i64::MAX, i64::MIN];
+        for p in 0..19 {
+            let ten = 10i64.pow(p);
+            values.extend([ten - 1, ten, ten + 1, -ten, -(ten - 1)]);
+        }
+        // A fixed-seed LCG over the whole range.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..10_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            values.push(x as i64);
+            values.push((x >> (x % 63)) as i64);
+        }
+        let mut out = b"x".to_vec();
+        for v in values {
+            out.truncate(1);
+            push_int(&mut out, v);
+            assert_eq!(&out[1..], v.to_string().as_bytes(), "{v}");
+        }
+        out.clear();
+        push_optional_int(&mut out, None::<i64>);
+        assert_eq!(out, b"null");
+    }
 
     fn escaped(text: &str) -> String {
         let mut out = Vec::new();

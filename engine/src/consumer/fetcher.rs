@@ -131,12 +131,30 @@ pub(crate) struct Shared {
     pub(crate) outstanding: AtomicU64,
     /// Fetches pushed and not yet released by the consumer.
     pub(crate) outstanding_fetches: AtomicU64,
+    /// The fetcher is parked until the consumer gives budget back.
+    blocked: AtomicBool,
+    /// Once blocked, the fetcher is woken when the bytes outstanding fall
+    /// below this (half the budget): one wake-up per few fetches released,
+    /// not one per fetch (each costs both threads a context switch).
+    resume_below: u64,
     pub(crate) stop: AtomicBool,
     /// The consumer thread, while it waits for a fetch.
     pub(crate) waiter: Mutex<Option<Thread>>,
 }
 
 impl Shared {
+    /// Whether a fetch may be made with this much outstanding.
+    fn may_fetch(&self, bytes: u64, fetches: u64, fetch_max_bytes: u64) -> bool {
+        // The budget is soft: a few fetches may always be ahead, so that
+        // batches larger than the budget still overlap with the caller.
+        bytes < fetch_max_bytes || fetches < MIN_FETCHES_AHEAD
+    }
+
+    /// Whether a blocked fetcher should go on with this much outstanding.
+    fn may_resume(&self, bytes: u64, fetches: u64) -> bool {
+        bytes < self.resume_below || fetches < MIN_FETCHES_AHEAD
+    }
+
     fn wake_consumer(&self) {
         if let Ok(waiter) = self.waiter.lock() {
             if let Some(thread) = waiter.as_ref() {
@@ -175,7 +193,10 @@ impl FetcherHandle {
     pub(crate) fn start(config: FetcherConfig) -> Result<FetcherHandle> {
         let (producer, ring) = rtrb::RingBuffer::new(config.ring_capacity.max(1));
         let (commands, receiver) = mpsc::channel();
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            resume_below: config.fetch_max_bytes / 2,
+            ..Shared::default()
+        });
         let (mode_tx, mode_rx) = mpsc::channel();
         let thread_shared = Arc::clone(&shared);
         let thread = thread::Builder::new()
@@ -213,13 +234,24 @@ impl FetcherHandle {
         self.wake_fetcher();
     }
 
-    /// Gives `bytes` of budget back and wakes the fetcher.
+    /// Gives a fetch's `bytes` of budget back, and wakes the fetcher if it
+    /// waits for budget and enough is back.
     pub(crate) fn release(&self, bytes: u64) {
-        self.shared.outstanding.fetch_sub(bytes, Ordering::AcqRel);
-        self.shared
+        let shared = &self.shared;
+        let bytes_left = shared
+            .outstanding
+            .fetch_sub(bytes, Ordering::SeqCst)
+            .saturating_sub(bytes);
+        let fetches_left = shared
             .outstanding_fetches
-            .fetch_sub(1, Ordering::AcqRel);
-        self.wake_fetcher();
+            .fetch_sub(1, Ordering::SeqCst)
+            .saturating_sub(1);
+        // SeqCst with the fetcher's store of `blocked` and its load of the
+        // counters: either it sees what was given back, or this sees it
+        // blocked (no wake-up is lost).
+        if shared.blocked.load(Ordering::SeqCst) && shared.may_resume(bytes_left, fetches_left) {
+            self.wake_fetcher();
+        }
     }
 
     pub(crate) fn wake_fetcher(&self) {
@@ -301,13 +333,24 @@ impl Fetcher {
         while !self.shared.stop.load(Ordering::Acquire) {
             self.drain_commands();
             self.prefetcher.reap();
-            // The budget is soft: a few fetches may always be ahead, so that
-            // batches larger than the budget still overlap with the caller.
-            let budget_left = self.shared.outstanding.load(Ordering::Acquire)
-                < self.config.fetch_max_bytes
-                || self.shared.outstanding_fetches.load(Ordering::Acquire) < MIN_FETCHES_AHEAD;
+            let shared = &self.shared;
+            let budget_left = shared.may_fetch(
+                shared.outstanding.load(Ordering::SeqCst),
+                shared.outstanding_fetches.load(Ordering::SeqCst),
+                self.config.fetch_max_bytes,
+            );
             if !budget_left || self.ring.is_full() {
-                thread::park_timeout(FOLLOW_RECHECK);
+                // Wait until half the budget is back (or the ring drains,
+                // which the consumer's release also reports).
+                shared.blocked.store(true, Ordering::SeqCst);
+                let resume = shared.may_resume(
+                    shared.outstanding.load(Ordering::SeqCst),
+                    shared.outstanding_fetches.load(Ordering::SeqCst),
+                ) && !self.ring.is_full();
+                if !resume {
+                    thread::park_timeout(FOLLOW_RECHECK);
+                }
+                shared.blocked.store(false, Ordering::SeqCst);
                 continue;
             }
             match self.fetch_one() {
