@@ -461,13 +461,28 @@ fn dd(log: &Log) -> anyhow::Result<Sample> {
             log.bytes
         );
     }
-    Ok(Sample {
+    Ok(single_thread_sample(seconds, cpu0, log.records))
+}
+
+/// A sample of a measurement without a consumer: `seconds` of wall time
+/// since CPU time was `cpu0`.
+fn single_thread_sample(seconds: f64, cpu0: f64, records: u64) -> Sample {
+    Sample {
         seconds,
         cpu_seconds: cpu_seconds() - cpu0,
         peak_anon_kib: rss_anon_kib(),
-        records: log.records,
+        records,
         io_mode_used: None,
-    })
+    }
+}
+
+/// What every replay and the decode floor read of a record, folded into `acc`.
+#[inline(always)]
+fn touch(acc: u64, record: &kreplay::Record<'_>) -> u64 {
+    acc.wrapping_add(record.offset() as u64)
+        .wrapping_add(record.timestamp().unwrap_or(-1) as u64)
+        .wrapping_add(record.key().map_or(0, <[u8]>::len) as u64)
+        .wrapping_add(record.value().map_or(0, <[u8]>::len) as u64)
 }
 
 fn sum_u64(bytes: &[u8]) -> u64 {
@@ -498,13 +513,7 @@ fn ceiling(log: &Log) -> anyhow::Result<Sample> {
     }
     black_box(sum);
     let seconds = start.elapsed().as_secs_f64();
-    Ok(Sample {
-        seconds,
-        cpu_seconds: cpu_seconds() - cpu0,
-        peak_anon_kib: rss_anon_kib(),
-        records: log.records,
-        io_mode_used: None,
-    })
+    Ok(single_thread_sample(seconds, cpu0, log.records))
 }
 
 /// Maps every segment, touches one byte per page and unmaps it again, as a
@@ -523,13 +532,7 @@ fn page_tables(log: &Log) -> anyhow::Result<Sample> {
     }
     black_box(sum);
     let seconds = start.elapsed().as_secs_f64();
-    Ok(Sample {
-        seconds,
-        cpu_seconds: cpu_seconds() - cpu0,
-        peak_anon_kib: rss_anon_kib(),
-        records: log.records,
-        io_mode_used: None,
-    })
+    Ok(single_thread_sample(seconds, cpu0, log.records))
 }
 
 /// The segments, opened and their pages touched once untimed (so that page
@@ -558,13 +561,7 @@ fn crc_only(log: &Log) -> anyhow::Result<Sample> {
     }
     black_box(batches);
     let seconds = start.elapsed().as_secs_f64();
-    Ok(Sample {
-        seconds,
-        cpu_seconds: cpu_seconds() - cpu0,
-        peak_anon_kib: rss_anon_kib(),
-        records: log.records,
-        io_mode_used: None,
-    })
+    Ok(single_thread_sample(seconds, cpu0, log.records))
 }
 
 /// Decodes every record on one thread, CRCs off, touching what a replay
@@ -588,11 +585,7 @@ fn decode_only(log: &Log) -> anyhow::Result<Sample> {
                 .for_each(|record| match record {
                     Ok(record) => {
                         records += 1;
-                        touched = touched
-                            .wrapping_add(record.offset() as u64)
-                            .wrapping_add(record.timestamp().unwrap_or(-1) as u64)
-                            .wrapping_add(record.key().map_or(0, <[u8]>::len) as u64)
-                            .wrapping_add(record.value().map_or(0, <[u8]>::len) as u64);
+                        touched = touch(touched, &record);
                     }
                     Err(kind) => failed = failed.take().or(Some(kind)),
                 });
@@ -603,15 +596,9 @@ fn decode_only(log: &Log) -> anyhow::Result<Sample> {
     }
     black_box(touched);
     let seconds = start.elapsed().as_secs_f64();
-    Ok(Sample {
-        seconds,
-        cpu_seconds: cpu_seconds() - cpu0,
-        peak_anon_kib: rss_anon_kib(),
-        // Every record of the segments, below the log start too: only the
-        // replays are checked against the log's count.
-        records,
-        io_mode_used: None,
-    })
+    // Every record of the segments, below the log start too: only the
+    // replays are checked against the log's count.
+    Ok(single_thread_sample(seconds, cpu0, records))
 }
 
 /// Replays the whole log through a [`Consumer`], touching every record's
@@ -636,11 +623,7 @@ fn replay(log: &Log, mode: IoMode) -> anyhow::Result<Sample> {
         batch.iter().for_each(|record| match record {
             Ok(record) => {
                 records += 1;
-                touched = touched
-                    .wrapping_add(record.offset() as u64)
-                    .wrapping_add(record.timestamp().unwrap_or(-1) as u64)
-                    .wrapping_add(record.key().map_or(0, <[u8]>::len) as u64)
-                    .wrapping_add(record.value().map_or(0, <[u8]>::len) as u64);
+                touched = touch(touched, &record);
             }
             Err(e) => failed = failed.take().or(Some(e)),
         });

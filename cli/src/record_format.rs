@@ -245,9 +245,8 @@ fn push_u64(out: &mut Vec<u8>, mut v: u64) {
     let start = out.len();
     // A constant-size extend (two stores), cut to the length below.
     out.extend_from_slice(&[b'0'; 20]);
-    let Some(digits) = out.get_mut(start..start + len) else {
-        return;
-    };
+    // `len` is at most 20 (u64::MAX has 20 digits): within what was added.
+    let digits = &mut out[start..start + len];
     let mut i = len;
     while v >= 100 {
         let pair = (v % 100) as usize * 2;

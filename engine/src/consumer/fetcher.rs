@@ -144,7 +144,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Whether a fetch may be made with this much outstanding.
-    fn may_fetch(&self, bytes: u64, fetches: u64, fetch_max_bytes: u64) -> bool {
+    fn may_fetch(bytes: u64, fetches: u64, fetch_max_bytes: u64) -> bool {
         // The budget is soft: a few fetches may always be ahead, so that
         // batches larger than the budget still overlap with the caller.
         bytes < fetch_max_bytes || fetches < MIN_FETCHES_AHEAD
@@ -334,7 +334,7 @@ impl Fetcher {
             self.drain_commands();
             self.prefetcher.reap();
             let shared = &self.shared;
-            let budget_left = shared.may_fetch(
+            let budget_left = Shared::may_fetch(
                 shared.outstanding.load(Ordering::SeqCst),
                 shared.outstanding_fetches.load(Ordering::SeqCst),
                 self.config.fetch_max_bytes,
