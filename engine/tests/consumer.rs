@@ -121,3 +121,38 @@ fn read_committed_hides_aborted_transactions() {
     let want: Vec<i64> = (0..=21).filter(|o| *o != 10 && *o != 19).collect();
     assert_eq!(uncommitted, want);
 }
+
+/// A partition whose first batch is damaged cannot be given a start
+/// position by `auto_offset_reset`: poll raises the damage (naming the
+/// file), not a "no committed offset" that sends the caller to `seek`.
+#[test]
+fn a_damaged_first_batch_is_raised_not_taken_for_a_missing_offset() {
+    use kreplay::writer::{fill_offset_deltas, PartitionWriter, RecordSpec, WriterOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer =
+        PartitionWriter::open(dir.path(), "damaged", 0, WriterOptions::default()).unwrap();
+    let mut specs: Vec<RecordSpec> = (0..10)
+        .map(|i| RecordSpec::new(i, None, Some(format!("v{i}").as_bytes())))
+        .collect();
+    fill_offset_deltas(&mut specs);
+    writer.append(&specs).unwrap();
+    writer.close().unwrap();
+    let log = dir.path().join("damaged-0/00000000000000000000.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes[16] = 9; // the magic byte of the first batch
+    std::fs::write(&log, &bytes).unwrap();
+
+    let mut config = ConsumerConfig::new([dir.path()]);
+    config.auto_offset_reset = AutoOffsetReset::Earliest;
+    let mut consumer = Consumer::new(config).unwrap();
+    consumer.subscribe(&["damaged"]).unwrap();
+    let error = consumer
+        .poll(Duration::from_millis(100))
+        .map(|records| records.count())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("00000000000000000000.log") && !error.contains("no committed offset"),
+        "{error}"
+    );
+}

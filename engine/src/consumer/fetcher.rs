@@ -676,7 +676,7 @@ impl Fetcher {
 }
 
 /// A file that is not there (any more).
-fn is_not_found(error: &Error) -> bool {
+pub(super) fn is_not_found(error: &Error) -> bool {
     matches!(error, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
 }
 

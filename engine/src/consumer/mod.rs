@@ -35,7 +35,7 @@ use crate::partition::{Partition, ReadOptions};
 use crate::prefetch::IoMode;
 use crate::record::{Record, RecordBatch, Records, ResumePoint, DEFAULT_MAX_INFLATED_BYTES};
 
-use fetcher::{Command, CompletedFetch, FetchEnd, FetcherConfig, FetcherHandle};
+use fetcher::{is_not_found, Command, CompletedFetch, FetchEnd, FetcherConfig, FetcherHandle};
 
 /// Kafka's `isolation.level`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -527,13 +527,14 @@ impl Consumer {
                 self.catalog.get(&tp).cloned().ok_or_else(|| {
                     Error::Config(format!("partition {tp} is not in the log dirs"))
                 })?;
-            let partition = Partition::open(&dir, self.config.read_options())?;
             // As Kafka, a partition with no usable offset and no reset policy
             // is not an error until poll: a seek may position it first.
-            let position = match committed.get(&tp) {
-                Some(c) => self.valid_or_reset(&partition, c.offset).ok(),
-                None => self.reset_position(&partition).ok(),
-            };
+            // Any other failure (a damaged first batch) is raised by poll.
+            let (position, error) =
+                match self.initial_position(&dir, committed.get(&tp).map(|c| c.offset)) {
+                    Ok(position) => (position, None),
+                    Err(error) => (None, Some(error)),
+                };
             assigned.push(Assigned {
                 topic_partition: tp,
                 dir,
@@ -542,7 +543,7 @@ impl Consumer {
                 epoch: self.epochs,
                 paused: false,
                 at_end: false,
-                error: None,
+                error,
             });
         }
         self.assigned = assigned;
@@ -646,6 +647,29 @@ impl Consumer {
     /// the fetcher.
     pub fn close(mut self) -> Result<()> {
         self.unsubscribe()
+    }
+
+    /// Where a newly assigned partition starts: `committed` when it is in
+    /// the log, else the reset position; `None` when there is no reset
+    /// policy. A segment that retention deletes between listing and
+    /// reading makes it list the partition again.
+    fn initial_position(&self, dir: &PartitionDir, committed: Option<i64>) -> Result<Option<i64>> {
+        const RETENTION_RETRIES: usize = 8;
+        let mut attempt = 0;
+        loop {
+            let found = Partition::open(dir, self.config.read_options()).and_then(|partition| {
+                match committed {
+                    Some(offset) => self.valid_or_reset(&partition, offset),
+                    None => self.reset_position(&partition),
+                }
+            });
+            match found {
+                Ok(position) => return Ok(Some(position)),
+                Err(Error::Config(_)) => return Ok(None),
+                Err(error) if is_not_found(&error) && attempt < RETENTION_RETRIES => attempt += 1,
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// The assigned partitions.
