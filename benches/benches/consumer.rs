@@ -7,6 +7,10 @@
 //!   record iteration of the same segment on one thread with CRC off
 //!   (`records_no_crc`, the floor `poll` approaches): the ratio of the two
 //!   reads directly.
+//! - `poll/lz4/100B`, `poll/zstd/100B`: `Consumer::poll` (`for_each`, CRCs
+//!   on) of a compressed partition, beside the codec alone inflating the same
+//!   batches' payloads on one thread. The fetcher inflates while the caller
+//!   decodes, so the ratio is what the engine adds to the codec on two cores.
 //! - `members/2partitions`: one consumer assigned two partitions, beside two
 //!   consumers (one thread each, each assigned one partition) reading them
 //!   in parallel; throughput in records of both partitions, so the ratio is
@@ -139,6 +143,50 @@ fn poll(c: &mut Criterion) {
         b.iter(|| kreplay_for_each(&segment, false, &mut inflater))
     });
     g.finish();
+}
+
+fn poll_compressed(c: &mut Criterion) {
+    for codec in [Compression::Lz4, Compression::Zstd] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = make_partition(dir.path(), RECORDS, 100, BATCH_RECORDS, codec);
+        let segment = Segment::open(&path, ReadStrategy::Mmap).expect("open segment");
+        let mut inflater = Inflater::default();
+        let expected = (
+            RECORDS as u64,
+            kreplay_iterate(&segment, true, &mut inflater),
+        );
+        // The payloads alone (after the 61-byte v2 header), for the codec.
+        let payloads: Vec<Vec<u8>> = segment
+            .batches()
+            .map(|b| b.expect("batch").as_bytes()[61..].to_vec())
+            .collect();
+        let mut g = c.benchmark_group(format!("poll/{codec}/100B"));
+        g.throughput(Throughput::Elements(RECORDS as u64));
+        let mut consumer = consumer(dir.path(), &[0], true);
+        assert_eq!(poll_to_end(&mut consumer, true), expected, "{codec}");
+        g.bench_function("poll_for_each_crc", |b| {
+            b.iter_custom(|iters| {
+                timed(iters, &mut consumer, rewind, |consumer| {
+                    black_box(poll_to_end(consumer, true));
+                })
+            })
+        });
+        let mut decompressor = kreplay::Decompressor::new();
+        let mut out = Vec::new();
+        g.bench_function("codec_only", |b| {
+            b.iter(|| {
+                let mut n = 0;
+                for p in &payloads {
+                    decompressor
+                        .decompress(codec, p, &mut out, 1 << 30, false)
+                        .expect("inflate");
+                    n += out.len();
+                }
+                n
+            })
+        });
+        g.finish();
+    }
 }
 
 fn members(c: &mut Criterion) {
@@ -282,6 +330,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = poll, members, seek
+    targets = poll, poll_compressed, members, seek
 }
 criterion_main!(benches);

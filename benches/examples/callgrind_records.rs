@@ -21,7 +21,8 @@
 //! time 7 rounds of the same loops and print the median records/s (wall
 //! clock: noisy on a shared machine; compare builds in interleaved runs).
 //! `time-poll` rewinds one consumer for each round.
-//! `CG_RECORDS` sets the record count of `setup` (default 200 000).
+//! `CG_RECORDS` sets the record count of `setup` (default 200 000), `CG_CODEC`
+//! its codec (default none).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -192,13 +193,21 @@ fn measure_poll_fold(consumer: &mut Consumer) -> (u64, u64) {
     (records, acc)
 }
 
+/// `CG_CODEC` (none, gzip, snappy, lz4, zstd): the codec of `setup`.
+fn codec() -> Compression {
+    std::env::var("CG_CODEC")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(Compression::None)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().expect("usage: callgrind_records <dir> <mode>"));
     let mode = args.next().unwrap_or_else(|| "iter-crc".into());
     if mode == "setup" || (mode != "time-poll-fresh" && !segment_path(&dir).exists()) {
         std::fs::create_dir_all(&dir).expect("create dir");
-        make_partition(&dir, records(), 100, BATCH_RECORDS, Compression::None);
+        make_partition(&dir, records(), 100, BATCH_RECORDS, codec());
         if mode == "setup" {
             return;
         }

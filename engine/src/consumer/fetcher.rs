@@ -140,6 +140,20 @@ pub(crate) struct Shared {
     pub(crate) stop: AtomicBool,
     /// The consumer thread, while it waits for a fetch.
     pub(crate) waiter: Mutex<Option<Thread>>,
+    /// Inflate buffers of released fetches, for the next fetches to reuse:
+    /// each compressed batch would otherwise allocate (and page-fault) its
+    /// buffer anew.
+    spare: Mutex<SpareBuffers>,
+    /// Capacity the spare buffers may hold together (the fetch budget: what
+    /// the fetches in flight hold at most).
+    spare_limit: usize,
+}
+
+#[derive(Debug, Default)]
+struct SpareBuffers {
+    buffers: Vec<Vec<u8>>,
+    /// Their capacities, summed.
+    bytes: usize,
 }
 
 impl Shared {
@@ -153,6 +167,34 @@ impl Shared {
     /// Whether a blocked fetcher should go on with this much outstanding.
     fn may_resume(&self, bytes: u64, fetches: u64) -> bool {
         bytes < self.resume_below || fetches < MIN_FETCHES_AHEAD
+    }
+
+    /// An empty byte buffer, reused when one is spare.
+    fn take_buffer(&self) -> Vec<u8> {
+        let Ok(mut spare) = self.spare.lock() else {
+            return Vec::new();
+        };
+        let buffer = spare.buffers.pop().unwrap_or_default();
+        spare.bytes -= buffer.capacity();
+        buffer
+    }
+
+    /// Keeps a released fetch's inflate buffers for reuse.
+    fn recycle(&self, inflated: Vec<Vec<u8>>) {
+        if inflated.is_empty() {
+            return;
+        }
+        let Ok(mut spare) = self.spare.lock() else {
+            return;
+        };
+        for mut buffer in inflated {
+            if spare.bytes + buffer.capacity() > self.spare_limit {
+                break;
+            }
+            buffer.clear();
+            spare.bytes += buffer.capacity();
+            spare.buffers.push(buffer);
+        }
     }
 
     fn wake_consumer(&self) {
@@ -195,6 +237,7 @@ impl FetcherHandle {
         let (commands, receiver) = mpsc::channel();
         let shared = Arc::new(Shared {
             resume_below: config.fetch_max_bytes / 2,
+            spare_limit: usize::try_from(config.fetch_max_bytes).unwrap_or(usize::MAX),
             ..Shared::default()
         });
         let (mode_tx, mode_rx) = mpsc::channel();
@@ -234,10 +277,12 @@ impl FetcherHandle {
         self.wake_fetcher();
     }
 
-    /// Gives a fetch's `bytes` of budget back, and wakes the fetcher if it
-    /// waits for budget and enough is back.
-    pub(crate) fn release(&self, bytes: u64) {
+    /// Gives a fetch's budget back (and its buffers, for reuse), and wakes
+    /// the fetcher if it waits for budget and enough is back.
+    pub(crate) fn release(&self, fetch: CompletedFetch) {
         let shared = &self.shared;
+        let bytes = fetch.budget_bytes;
+        shared.recycle(fetch.inflated);
         let bytes_left = shared
             .outstanding
             .fetch_sub(bytes, Ordering::SeqCst)
@@ -586,6 +631,11 @@ impl Fetcher {
                     reader.fetch_offset,
                     &mut self.decompressor,
                     &mut inflated,
+                    if batch.batch.needs_inflation() {
+                        self.shared.take_buffer()
+                    } else {
+                        Vec::new()
+                    },
                     &config.read,
                 ) {
                     end = FetchEnd::Error(segment.corrupt(
@@ -719,9 +769,9 @@ fn fill_counts(
     fetch_offset: i64,
     decompressor: &mut Decompressor,
     inflated: &mut Vec<Vec<u8>>,
+    mut buffer: Vec<u8>,
     read: &ReadOptions,
 ) -> std::result::Result<(), crate::error::Corruption> {
-    let mut buffer = Vec::new();
     if batch.needs_inflation() {
         batch.inflate_into(decompressor, &mut buffer, read.max_inflated_bytes)?;
     }

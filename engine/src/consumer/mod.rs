@@ -939,11 +939,11 @@ impl Consumer {
     fn receive(&mut self) {
         while let Ok(fetch) = self.fetcher.ring.pop() {
             let Some(assigned) = self.assigned.get_mut(fetch.partition) else {
-                self.fetcher.release(fetch.budget_bytes);
+                self.fetcher.release(fetch);
                 continue;
             };
             if fetch.epoch != assigned.epoch {
-                self.fetcher.release(fetch.budget_bytes);
+                self.fetcher.release(fetch);
                 continue;
             }
             if !fetch.batches.is_empty() {
@@ -1067,7 +1067,7 @@ impl Consumer {
                 break;
             }
             if let Some(done) = self.buffered.pop_front() {
-                self.fetcher.release(done.fetch.budget_bytes);
+                self.fetcher.release(done.fetch);
             }
         }
         // A consumed fetch behind an unconsumed one (another partition) is
@@ -1076,7 +1076,7 @@ impl Consumer {
         while i < self.buffered.len() {
             if self.buffered[i].done {
                 if let Some(done) = self.buffered.remove(i) {
-                    self.fetcher.release(done.fetch.budget_bytes);
+                    self.fetcher.release(done.fetch);
                 }
             } else {
                 i += 1;
@@ -1086,7 +1086,7 @@ impl Consumer {
 
     fn drop_buffered(&mut self) {
         while let Some(done) = self.buffered.pop_front() {
-            self.fetcher.release(done.fetch.budget_bytes);
+            self.fetcher.release(done.fetch);
         }
         // Fetches still in the ring carry old epochs and are dropped on receipt.
     }
@@ -1096,7 +1096,7 @@ impl Consumer {
         while i < self.buffered.len() {
             if self.buffered[i].fetch.partition == index {
                 if let Some(done) = self.buffered.remove(i) {
-                    self.fetcher.release(done.fetch.budget_bytes);
+                    self.fetcher.release(done.fetch);
                 }
             } else {
                 i += 1;
