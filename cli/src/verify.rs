@@ -1,8 +1,11 @@
 //! `kreplay verify`: prints what the engine's verification reports, one
 //! block per segment and a summary line.
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use kreplay::index::IndexStatus;
 use kreplay::{
@@ -74,36 +77,74 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<Status> {
         format: config.format,
     };
     let mut summary = VerifySummary::default();
-    for target in &targets {
-        match target {
-            Target::Partition(partition) => {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(targets.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let (sender, receiver) = mpsc::channel::<(usize, Verified)>();
+    // Targets are verified on one thread per core, and printed in order as
+    // they come in: what each one reports does not depend on the others.
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        for _ in 0..workers {
+            let sender = sender.clone();
+            let (targets, next) = (&targets, &next);
+            scope.spawn(move || loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(target) = targets.get(index) else {
+                    return;
+                };
+                if !verify_target(target, &config.options, |item| {
+                    sender.send((index, item)).is_ok()
+                }) {
+                    return;
+                }
+            });
+        }
+        drop(sender);
+        // Dropped when this returns, early too: the workers then stop.
+        let receiver = receiver;
+        let mut waiting: Vec<VecDeque<Verified>> =
+            targets.iter().map(|_| VecDeque::new()).collect();
+        for (index, target) in targets.iter().enumerate() {
+            if let Target::Partition(partition) = target {
                 summary.partitions += 1;
                 printer.partition(partition.topic_partition(), partition.dir())?;
-                let mut verifier = PartitionVerifier::new(config.options);
-                for n in 0..partition.segments().len() {
-                    match verifier.verify_partition_segment(partition, n) {
-                        Ok(report) => {
-                            diagnostics.done(report.size);
-                            summary.add_segment(&report);
-                            printer.segment(partition.topic_partition(), &report)?;
+            }
+            loop {
+                let item = match waiting[index].pop_front() {
+                    Some(item) => item,
+                    None => match receiver.recv() {
+                        Ok((i, item)) if i == index => item,
+                        Ok((i, item)) => {
+                            waiting[i].push_back(item);
+                            continue;
                         }
-                        Err(e) => fail(&e, &mut status),
+                        // Every worker is gone: nothing more comes.
+                        Err(_) => break,
+                    },
+                };
+                match item {
+                    Verified::Segment(tp, Ok(report)) => {
+                        diagnostics.done(report.size);
+                        summary.add_segment(&report);
+                        printer.segment(&tp, &report)?;
                     }
+                    Verified::File(Ok(report)) => {
+                        summary.add(&report);
+                        printer.partition(&report.topic_partition, &report.dir)?;
+                        for segment in &report.segments {
+                            diagnostics.done(segment.size);
+                            printer.segment(&report.topic_partition, segment)?;
+                        }
+                    }
+                    Verified::Segment(_, Err(e)) | Verified::File(Err(e)) => fail(&e, &mut status),
+                    Verified::Done => break,
                 }
             }
-            Target::Segment(file) => match verify_segment_file(file, &config.options) {
-                Ok(report) => {
-                    summary.add(&report);
-                    printer.partition(&report.topic_partition, &report.dir)?;
-                    for segment in &report.segments {
-                        diagnostics.done(segment.size);
-                        printer.segment(&report.topic_partition, segment)?;
-                    }
-                }
-                Err(e) => fail(&e, &mut status),
-            },
         }
-    }
+        Ok(())
+    })?;
     diagnostics.finish();
     printer.summary(&summary)?;
     printer.out.flush()?;
@@ -111,6 +152,42 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<Status> {
         status = status.worst(Status::DataError);
     }
     Ok(status)
+}
+
+/// What a worker reports of a target, in order; `Done` ends each target.
+enum Verified {
+    Segment(TopicPartition, kreplay::Result<SegmentReport>),
+    File(kreplay::Result<kreplay::PartitionReport>),
+    Done,
+}
+
+/// Verifies `target`, passing each result to `report` (false: stop, the
+/// printer is gone), then `Done`. False when `report` said stop.
+fn verify_target(
+    target: &Target,
+    options: &kreplay::VerifyOptions,
+    mut report: impl FnMut(Verified) -> bool,
+) -> bool {
+    match target {
+        Target::Partition(partition) => {
+            let mut verifier = PartitionVerifier::new(*options);
+            for n in 0..partition.segments().len() {
+                let result = verifier.verify_partition_segment(partition, n);
+                if !report(Verified::Segment(
+                    partition.topic_partition().clone(),
+                    result,
+                )) {
+                    return false;
+                }
+            }
+        }
+        Target::Segment(file) => {
+            if !report(Verified::File(verify_segment_file(file, options))) {
+                return false;
+            }
+        }
+    }
+    report(Verified::Done)
 }
 
 struct Printer {
