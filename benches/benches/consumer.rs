@@ -40,7 +40,8 @@ use kreplay::{
     ReadOptions, ReadStrategy, Segment, TopicPartition,
 };
 use kreplay_benches::{
-    kreplay_for_each, kreplay_iterate, make_partition, make_partition_with, touch_record,
+    compressed_payloads, inflate_all, kreplay_for_each, kreplay_iterate, make_partition,
+    make_partition_with, touch_record,
 };
 
 const RECORDS: usize = 200_000;
@@ -155,11 +156,7 @@ fn poll_compressed(c: &mut Criterion) {
             RECORDS as u64,
             kreplay_iterate(&segment, true, &mut inflater),
         );
-        // The payloads alone (after the 61-byte v2 header), for the codec.
-        let payloads: Vec<Vec<u8>> = segment
-            .batches()
-            .map(|b| b.expect("batch").as_bytes()[61..].to_vec())
-            .collect();
+        let payloads = compressed_payloads(&segment);
         let mut g = c.benchmark_group(format!("poll/{codec}/100B"));
         g.throughput(Throughput::Elements(RECORDS as u64));
         let mut consumer = consumer(dir.path(), &[0], true);
@@ -174,16 +171,7 @@ fn poll_compressed(c: &mut Criterion) {
         let mut decompressor = kreplay::Decompressor::new();
         let mut out = Vec::new();
         g.bench_function("codec_only", |b| {
-            b.iter(|| {
-                let mut n = 0;
-                for p in &payloads {
-                    decompressor
-                        .decompress(codec, p, &mut out, 1 << 30, false)
-                        .expect("inflate");
-                    n += out.len();
-                }
-                n
-            })
+            b.iter(|| inflate_all(&mut decompressor, codec, &payloads, &mut out))
         });
         g.finish();
     }

@@ -23,8 +23,8 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kreplay::{Compression, Decompressor, Inflater, ReadStrategy, Segment};
 use kreplay_benches::{
-    kafka_protocol_digest, kafka_protocol_iterate, kreplay_digest, kreplay_iterate, make_partition,
-    naive_read_and_decode, segment_bytes, sum_u64,
+    compressed_payloads, inflate_all, kafka_protocol_digest, kafka_protocol_iterate,
+    kreplay_digest, kreplay_iterate, make_partition, naive_read_and_decode, segment_bytes, sum_u64,
 };
 
 const RECORDS: usize = 200_000;
@@ -156,10 +156,7 @@ fn compressed(c: &mut Criterion) {
         let path = make_partition(dir.path(), RECORDS, 100, BATCH_RECORDS, codec);
         let segment = open(&path);
         // The payloads alone, for the codec-only baseline.
-        let payloads: Vec<Vec<u8>> = segment
-            .batches()
-            .map(|b| b.expect("batch").as_bytes()[61..].to_vec())
-            .collect();
+        let payloads = compressed_payloads(&segment);
         let mut g = c.benchmark_group(format!("records/{codec}/100B"));
         g.throughput(Throughput::Elements(RECORDS as u64));
         let mut inflater = Inflater::default();
@@ -169,16 +166,7 @@ fn compressed(c: &mut Criterion) {
         let mut decompressor = Decompressor::new();
         let mut out = Vec::new();
         g.bench_function("codec_only", |b| {
-            b.iter(|| {
-                let mut n = 0;
-                for p in &payloads {
-                    decompressor
-                        .decompress(codec, p, &mut out, 1 << 30, false)
-                        .expect("inflate");
-                    n += out.len();
-                }
-                n
-            })
+            b.iter(|| inflate_all(&mut decompressor, codec, &payloads, &mut out))
         });
         // The peers decode what their enabled features cover: lz4 and zstd
         // (kafka-protocol and krabka-protocol are built without gzip and

@@ -99,6 +99,32 @@ fn metric_value(rng: &mut fastrand::Rng, id: usize, len: usize) -> Vec<u8> {
     v
 }
 
+/// The payloads of a compressed segment's batches (after the 61-byte v2
+/// header): what the codec alone inflates in the `codec_only` baselines.
+pub fn compressed_payloads(segment: &kreplay::Segment) -> Vec<Vec<u8>> {
+    segment
+        .batches()
+        .map(|b| b.expect("batch").as_bytes()[61..].to_vec())
+        .collect()
+}
+
+/// The codec alone: inflates every payload into `out`; the bytes inflated.
+pub fn inflate_all(
+    decompressor: &mut kreplay::Decompressor,
+    codec: kreplay::Compression,
+    payloads: &[Vec<u8>],
+    out: &mut Vec<u8>,
+) -> usize {
+    let mut n = 0;
+    for p in payloads {
+        decompressor
+            .decompress(codec, p, out, 1 << 30, false)
+            .expect("inflate");
+        n += out.len();
+    }
+    n
+}
+
 /// The memory-read ceiling: sums the bytes as u64 words.
 pub fn sum_u64(bytes: &[u8]) -> u64 {
     let mut chunks = bytes.chunks_exact(8);
