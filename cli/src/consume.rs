@@ -26,11 +26,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use kreplay::{
-    Consumer, ConsumerRebalanceListener, ConsumerRecords, OffsetAndMetadata, TopicPartition,
+    Consumer, ConsumerRebalanceListener, ConsumerRecord, ConsumerRecords, OffsetAndMetadata,
+    TopicPartition,
 };
 
 use crate::args::{AtEnd, ConsumeConfig, StartOffset, Verbosity};
-use crate::record_format::RecordWriter;
+use crate::record_format::{write_text, RecordWriter};
 use crate::sink::{Batch, Delivery, OffsetRange, Sink};
 use crate::status::{self, Diagnostics, Status};
 
@@ -435,25 +436,31 @@ fn format_poll(
     let mut current: Option<(&TopicPartition, OffsetRange)> = None;
     let mut runs: Vec<(&TopicPartition, OffsetRange)> = Vec::new();
     let mut error = None;
-    if limit > 0 {
+    if limit == total {
+        // The whole poll: internal iteration (`for_each`), the records'
+        // fast path; the iteration ends after an error item.
+        // One loop per format: the text one inlines its writer.
+        let (n, e) = match writer.text() {
+            Some(bytes) => write_each(records, &mut current, &mut runs, |record| {
+                write_text(buffer, bytes, &record.record)
+            }),
+            None => write_each(records, &mut current, &mut runs, |record| {
+                writer.write(buffer, record.topic_partition, &record.record)
+            }),
+        };
+        written = n;
+        error = e;
+    } else if limit > 0 {
         for item in records {
             match item {
                 Ok(record) => {
                     writer.write(buffer, record.topic_partition, &record.record);
-                    let offset = record.offset();
-                    match &mut current {
-                        Some((tp, range)) if std::ptr::eq(*tp, record.topic_partition) => {
-                            range.last = offset;
-                        }
-                        _ => {
-                            runs.extend(current);
-                            let range = OffsetRange {
-                                first: offset,
-                                last: offset,
-                            };
-                            current = Some((record.topic_partition, range));
-                        }
-                    }
+                    note_offset(
+                        &mut current,
+                        &mut runs,
+                        record.topic_partition,
+                        record.offset(),
+                    );
                     written += 1;
                     if written == limit {
                         break;
@@ -480,4 +487,47 @@ fn format_poll(
         cut: written < total,
         error,
     }
+}
+
+/// Notes `offset` of `tp` in the run being written, or starts a new run.
+#[inline(always)]
+fn note_offset<'a>(
+    current: &mut Option<(&'a TopicPartition, OffsetRange)>,
+    runs: &mut Vec<(&'a TopicPartition, OffsetRange)>,
+    tp: &'a TopicPartition,
+    offset: i64,
+) {
+    match current {
+        Some((run_tp, range)) if std::ptr::eq(*run_tp, tp) => range.last = offset,
+        _ => {
+            runs.extend(current.take());
+            let range = OffsetRange {
+                first: offset,
+                last: offset,
+            };
+            *current = Some((tp, range));
+        }
+    }
+}
+
+/// Writes every record of a poll with `write`, through internal iteration
+/// (the records' fast path), noting the offsets written: the records
+/// written, and the error that ended the iteration, if any.
+#[inline(always)]
+fn write_each<'a>(
+    records: &ConsumerRecords<'a>,
+    current: &mut Option<(&'a TopicPartition, OffsetRange)>,
+    runs: &mut Vec<(&'a TopicPartition, OffsetRange)>,
+    mut write: impl FnMut(&ConsumerRecord<'a>),
+) -> (u64, Option<kreplay::Error>) {
+    let (mut written, mut error) = (0, None);
+    records.iter().for_each(|item| match item {
+        Ok(record) => {
+            write(&record);
+            note_offset(current, runs, record.topic_partition, record.offset());
+            written += 1;
+        }
+        Err(e) => error = error.take().or(Some(e)),
+    });
+    (written, error)
 }
