@@ -436,18 +436,15 @@ fn format_poll(
     let mut current: Option<(&TopicPartition, OffsetRange)> = None;
     let mut runs: Vec<(&TopicPartition, OffsetRange)> = Vec::new();
     let mut error = None;
-    if limit == total {
-        // The whole poll: internal iteration (`for_each`), the records'
-        // fast path; the iteration ends after an error item.
-        // One loop per format: the text one inlines its writer.
-        let (n, e) = match writer.text() {
-            Some(bytes) => write_each(records, &mut current, &mut runs, |record| {
-                write_text(buffer, bytes, &record.record)
-            }),
-            None => write_each(records, &mut current, &mut runs, |record| {
-                writer.write(buffer, record.topic_partition, &record.record)
-            }),
-        };
+    let text = writer.text().filter(|_| limit == total);
+    if let Some(bytes) = text {
+        // A whole poll in text: internal iteration (`for_each`, the
+        // records' fast path) with the text writer inlined. JSON and
+        // templates keep the loop below: through `for_each` they measured
+        // 10 % slower in wall time (fewer instructions, worse per cycle).
+        let (n, e) = write_each(records, &mut current, &mut runs, |record| {
+            write_text(buffer, bytes, &record.record)
+        });
         written = n;
         error = e;
     } else if limit > 0 {
