@@ -4,11 +4,12 @@
 //!
 //! This is the hot path of `consume`: every record is formatted straight into
 //! one byte buffer that the caller reuses poll after poll, with no `String`,
-//! no `format!` and no serde per record. Integers are written in place (two digits at a time), base64
-//! through `base64-simd` (AVX2/SSE where the CPU has them: on 2 M records of
-//! 80 bytes, `--format json --bytes base64` took 0.19 s with it against 0.29 s
-//! with the `base64` crate's `encode_slice`), and JSON strings are escaped by
-//! hand (quotes, backslashes, control characters).
+//! no `format!` and no serde per record. Integers are written in place, two
+//! digits at a time; base64 goes through `base64-simd` (AVX2/SSE where the
+//! CPU has them: on 2 M records of 80 bytes, `--format json --bytes base64`
+//! took 0.19 s with it against 0.29 s with the `base64` crate's
+//! `encode_slice`), and JSON strings are escaped by hand (quotes,
+//! backslashes, control characters).
 
 use kreplay::{Record, TopicPartition};
 
@@ -197,8 +198,7 @@ impl RecordWriter {
     }
 
     /// The text format's byte encoding, when the format is text: a caller's
-    /// loop can then call [`write_text`] directly, inlined (callgrind, 200 k
-    /// records of `consume --format text`: 63.7 -> 60.1 M instructions).
+    /// loop can then call [`write_text`] directly, inlined.
     pub fn text(&self) -> Option<TextBytes> {
         match self.format {
             RecordFormat::Text(bytes) => Some(bytes),

@@ -125,10 +125,12 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<Status> {
                     },
                 };
                 match item {
-                    Verified::Segment(tp, Ok(report)) => {
-                        diagnostics.done(report.size);
-                        summary.add_segment(&report);
-                        printer.segment(&tp, &report)?;
+                    Verified::Segment(Ok(report)) => {
+                        if let Target::Partition(partition) = target {
+                            diagnostics.done(report.size);
+                            summary.add_segment(&report);
+                            printer.segment(partition.topic_partition(), &report)?;
+                        }
                     }
                     Verified::File(Ok(report)) => {
                         summary.add(&report);
@@ -138,7 +140,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<Status> {
                             printer.segment(&report.topic_partition, segment)?;
                         }
                     }
-                    Verified::Segment(_, Err(e)) | Verified::File(Err(e)) => fail(&e, &mut status),
+                    Verified::Segment(Err(e)) | Verified::File(Err(e)) => fail(&e, &mut status),
                     Verified::Done => break,
                 }
             }
@@ -156,7 +158,8 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<Status> {
 
 /// What a worker reports of a target, in order; `Done` ends each target.
 enum Verified {
-    Segment(TopicPartition, kreplay::Result<SegmentReport>),
+    /// One segment of a partition target.
+    Segment(kreplay::Result<SegmentReport>),
     File(kreplay::Result<kreplay::PartitionReport>),
     Done,
 }
@@ -173,10 +176,7 @@ fn verify_target(
             let mut verifier = PartitionVerifier::new(*options);
             for n in 0..partition.segments().len() {
                 let result = verifier.verify_partition_segment(partition, n);
-                if !report(Verified::Segment(
-                    partition.topic_partition().clone(),
-                    result,
-                )) {
+                if !report(Verified::Segment(result)) {
                     return false;
                 }
             }

@@ -631,11 +631,7 @@ impl Fetcher {
                     reader.fetch_offset,
                     &mut self.decompressor,
                     &mut inflated,
-                    if batch.batch.needs_inflation() {
-                        self.shared.take_buffer()
-                    } else {
-                        Vec::new()
-                    },
+                    &self.shared,
                     &config.read,
                 ) {
                     end = FetchEnd::Error(segment.corrupt(
@@ -769,10 +765,12 @@ fn fill_counts(
     fetch_offset: i64,
     decompressor: &mut Decompressor,
     inflated: &mut Vec<Vec<u8>>,
-    mut buffer: Vec<u8>,
+    spare: &Shared,
     read: &ReadOptions,
 ) -> std::result::Result<(), crate::error::Corruption> {
+    let mut buffer = Vec::new();
     if batch.needs_inflation() {
+        buffer = spare.take_buffer();
         batch.inflate_into(decompressor, &mut buffer, read.max_inflated_bytes)?;
     }
     let header_count = batch.records_count();

@@ -665,7 +665,9 @@ impl Consumer {
             });
             match found {
                 Ok(position) => return Ok(Some(position)),
-                Err(Error::Config(_)) => return Ok(None),
+                Err(Error::Config(_)) if self.config.auto_offset_reset == AutoOffsetReset::None => {
+                    return Ok(None)
+                }
                 Err(error) if is_not_found(&error) && attempt < RETENTION_RETRIES => attempt += 1,
                 Err(error) => return Err(error),
             }
