@@ -14,7 +14,11 @@
 //! | [`IoMode::Off`] | nothing: pages come in on the reader's faults and the kernel's readahead | – | – |
 //!
 //! [`IoMode::Auto`] resolves at start-up to `Uring` when io_uring works here
-//! and to `Pread` otherwise.
+//! and to `Pread` otherwise, and requests nothing for pages already in
+//! memory (`mincore`): on io_uring, a window (a file read on from one
+//! position) is left alone while every range of it is found resident, and
+//! requested throughout from the first range that is not; on its `Pread`
+//! fallback, each resident range is left alone.
 //!
 //! # What measures best
 //!
@@ -241,16 +245,53 @@ pub struct Prefetcher {
     /// How far each recently asked-about file is already prefetched, oldest
     /// first (at most [`AHEAD_FILES`]).
     ahead: Vec<Ahead>,
-    /// `Auto` fallen back to `Pread`: leave ranges whose pages are all in
-    /// memory alone (reading resident pages only burns CPU; measured in the
+    /// What `Auto` leaves alone because it is in memory already.
+    skip_resident: SkipResident,
+}
+
+/// Which resident pages `Auto` does not request (`mincore`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SkipResident {
+    /// Every range is requested (an explicit mode).
+    Never,
+    /// Auto fallen back to `Pread`: a range whose pages are all in memory is
+    /// not read (reading resident pages only burns CPU; measured in the
     /// consumer replay).
-    skip_resident: bool,
+    Range,
+    /// Auto on io_uring: while every range of a window (a file read from
+    /// one position on) has been found in memory, its ranges are not
+    /// requested; from the first range that is not, the rest of the window
+    /// is requested throughout, as in `Uring`. Populating resident pages
+    /// only builds page tables, on a kernel worker that competes with the
+    /// reader and the fetcher for the cores (warm replay: 5–10 % slower
+    /// than no prefetch). A cold window stays cold: skipping each range
+    /// found resident there skipped the ranges the kernel's readahead had
+    /// just brought in, whose page tables the fetcher then built on its own
+    /// thread (cold replay fell from 1.04–1.10 to 0.98–0.99 of `dd`); and
+    /// checking a whole file at once stalls the fetcher (`mincore` costs
+    /// about 35 ns a page: 10 ms for 1.2 GB). See README, "Performance".
+    Window,
+}
+
+impl Ahead {
+    /// A window starting at `position`, with nothing prefetched yet.
+    fn new(file: &Arc<File>, position: u64) -> Ahead {
+        Ahead {
+            file: Arc::clone(file),
+            start: position,
+            end: position,
+            resident: true,
+        }
+    }
 }
 
 struct Ahead {
     file: Arc<File>,
     start: u64,
     end: u64,
+    /// [`SkipResident::Window`]: every range of this window so far was in
+    /// memory.
+    resident: bool,
 }
 
 enum Backend {
@@ -379,10 +420,11 @@ impl Prefetcher {
             backend,
             fallback_reason,
             ahead: Vec::new(),
-            // Auto on its pread fallback only: a pread of pages already in
-            // memory is a copy for nothing, while a `MADV_POPULATE_READ` of
-            // them still maps them for the reader, off its thread.
-            skip_resident: requested == IoMode::Auto && mode == IoMode::Pread,
+            skip_resident: match (requested, mode) {
+                (IoMode::Auto, IoMode::Pread) => SkipResident::Range,
+                (IoMode::Auto, IoMode::Uring) => SkipResident::Window,
+                _ => SkipResident::Never,
+            },
         }
     }
 
@@ -408,12 +450,9 @@ impl Prefetcher {
             return;
         };
         let end = position.saturating_add(len).min(mapping.len() as u64);
-        let Some(start) = self.not_yet_prefetched(file, position, end) else {
+        let Some(start) = self.not_yet_prefetched(mapping, file, position, end) else {
             return;
         };
-        if self.skip_resident && is_resident(mapping, start, end) {
-            return;
-        }
         match &mut self.backend {
             #[cfg(target_os = "linux")]
             Backend::Uring(ring) => ring.prefetch(file, mapping, start, end),
@@ -444,41 +483,58 @@ impl Prefetcher {
         }
     }
 
-    /// The part of `position..end` not covered by earlier calls: its new
-    /// start, or `None` when there is nothing left to do. Records the range.
+    /// The part of `position..end` not covered by earlier calls and not
+    /// left alone as resident ([`SkipResident`]): its new start, or `None`
+    /// when there is nothing left to do. Records the range.
     ///
     /// Each file keeps its own prefetched window (the last
     /// [`AHEAD_FILES`] files asked about), so a fetcher that takes turns
     /// between partitions does not request the same pages again at every
     /// turn.
-    fn not_yet_prefetched(&mut self, file: &Arc<File>, position: u64, end: u64) -> Option<u64> {
+    fn not_yet_prefetched(
+        &mut self,
+        mapping: &Mapping,
+        file: &Arc<File>,
+        position: u64,
+        end: u64,
+    ) -> Option<u64> {
         if position >= end {
             return None;
         }
+        let skip = self.skip_resident;
         let found = self
             .ahead
-            .iter_mut()
-            .find(|ahead| Arc::ptr_eq(&ahead.file, file));
-        if let Some(ahead) = found {
-            if ahead.start <= position && position <= ahead.end {
-                let start = ahead.end.max(position);
-                ahead.end = ahead.end.max(end);
-                return (start < end).then_some(start);
+            .iter()
+            .position(|ahead| Arc::ptr_eq(&ahead.file, file));
+        let ahead = match found.and_then(|i| self.ahead.get_mut(i)) {
+            Some(ahead) if ahead.start <= position && position <= ahead.end => ahead,
+            Some(ahead) => {
+                // A jump (a seek): the window starts over here.
+                *ahead = Ahead::new(file, position);
+                ahead
             }
-            // A jump (a seek): the window starts over here.
-            ahead.start = position;
-            ahead.end = end;
-            return Some(position);
+            None => {
+                if self.ahead.len() >= AHEAD_FILES {
+                    self.ahead.remove(0);
+                }
+                self.ahead.push(Ahead::new(file, position));
+                self.ahead.last_mut()?
+            }
+        };
+        let start = ahead.end.max(position);
+        ahead.end = ahead.end.max(end);
+        if start >= end {
+            return None;
         }
-        if self.ahead.len() >= AHEAD_FILES {
-            self.ahead.remove(0);
-        }
-        self.ahead.push(Ahead {
-            file: Arc::clone(file),
-            start: position,
-            end,
-        });
-        Some(position)
+        let leave = match skip {
+            SkipResident::Never => false,
+            SkipResident::Range => is_resident(mapping, start, end),
+            SkipResident::Window => {
+                ahead.resident = ahead.resident && is_resident(mapping, start, end);
+                ahead.resident
+            }
+        };
+        (!leave).then_some(start)
     }
 }
 
@@ -1024,18 +1080,22 @@ mod tests {
         Mapping::open(path, ReadStrategy::Mmap).expect("map")
     }
 
+    /// Touches every page of the mapping: all resident afterwards.
+    fn touch(mapping: &Mapping) {
+        let sum: u64 = mapping.iter().step_by(4096).map(|&b| u64::from(b)).sum();
+        std::hint::black_box(sum);
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
-    fn auto_skips_resident_pages_on_its_pread_fallback_only() {
-        let (_dir, path, bytes) = temp_file(4 << 20);
+    fn auto_leaves_resident_pages_alone() {
+        let (_dir, path, _) = temp_file(4 << 20);
         {
             let mapping = map(&path);
-            // Touch every page: all resident.
-            let sum: u64 = mapping.iter().step_by(4096).map(|&b| u64::from(b)).sum();
-            assert!(sum > 0 || bytes.is_empty());
+            touch(&mapping);
             assert!(is_resident(&mapping, 0, 4 << 20));
-            // Fallen back to pread, auto leaves resident pages alone (a
-            // read of them would be a copy for nothing)...
+            // Fallen back to pread, auto leaves each resident range alone (a
+            // read of it would be a copy for nothing)...
             let fallback = Prefetcher::with_probe(
                 IoMode::Auto,
                 8 << 20,
@@ -1045,26 +1105,91 @@ mod tests {
                 },
             );
             assert_eq!(fallback.mode(), IoMode::Pread);
-            assert!(fallback.skip_resident);
-            // ... which pread asked for explicitly does not.
-            assert!(!Prefetcher::new(IoMode::Pread, 8 << 20).skip_resident);
-            // On io_uring, auto populates the reader's page tables off its
-            // thread even for resident pages, as uring does.
+            assert_eq!(fallback.skip_resident, SkipResident::Range);
+            // ... which the modes asked for explicitly do not.
+            for mode in [IoMode::Pread, IoMode::Uring, IoMode::Madvise, IoMode::Off] {
+                assert_eq!(
+                    Prefetcher::new(mode, 8 << 20).skip_resident,
+                    SkipResident::Never
+                );
+            }
+            // On io_uring, auto leaves resident windows alone.
             let mut auto = Prefetcher::new(IoMode::Auto, 8 << 20);
             if auto.mode() == IoMode::Uring {
-                assert!(!auto.skip_resident);
+                assert_eq!(auto.skip_resident, SkipResident::Window);
                 auto.prefetch(&mapping, 0, 4 << 20);
-                drain(&mut auto);
+                assert_eq!(auto.in_flight_bytes(), 0, "nothing requested");
             }
         }
-        // Evicted pages (no mapping holds them now) are not resident: auto
-        // prefetches them.
+        // Evicted pages (no mapping holds them now) are not resident.
         evict(&path);
         let cold = map(&path);
         assert!(!is_resident(&cold, 0, 4 << 20));
         // Owned bytes count as resident (nothing to prefetch).
         let owned = Mapping::open(&path, ReadStrategy::Read).expect("read");
         assert!(is_resident(&owned, 0, 4 << 20));
+    }
+
+    /// A prefetcher that requests nothing, deciding as `skip` does.
+    fn deciding(skip: SkipResident) -> Prefetcher {
+        Prefetcher {
+            mode: IoMode::Off,
+            backend: Backend::Off,
+            fallback_reason: None,
+            ahead: Vec::new(),
+            skip_resident: skip,
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_window_found_cold_stays_cold_and_a_seek_looks_again() {
+        const MIB: u64 = 1 << 20;
+        let (_dir, path, _) = temp_file(4 << 20);
+        evict(&path);
+        let mapping = map(&path);
+        let file = Arc::clone(mapping.file().expect("a file mapping"));
+        let mut window = deciding(SkipResident::Window);
+        let mut range = deciding(SkipResident::Range);
+        assert_eq!(window.not_yet_prefetched(&mapping, &file, 0, MIB), Some(0));
+        assert_eq!(range.not_yet_prefetched(&mapping, &file, 0, MIB), Some(0));
+        // The rest comes into memory (as the kernel's readahead brings it):
+        // the cold window still requests it, a per-range check does not.
+        touch(&mapping);
+        assert!(is_resident(&mapping, MIB, 2 * MIB));
+        assert_eq!(
+            window.not_yet_prefetched(&mapping, &file, MIB / 2, 2 * MIB),
+            Some(MIB)
+        );
+        assert_eq!(
+            range.not_yet_prefetched(&mapping, &file, MIB / 2, 2 * MIB),
+            None
+        );
+        // What was decided is not asked again.
+        assert_eq!(
+            window.not_yet_prefetched(&mapping, &file, MIB, 2 * MIB),
+            None
+        );
+        // A seek starts a new window, which finds everything resident.
+        assert_eq!(
+            window.not_yet_prefetched(&mapping, &file, 3 * MIB, 4 * MIB),
+            None
+        );
+        // Where it meets pages that are not, it turns cold for good.
+        evict(&path);
+        let cold = map(&path);
+        let cold_file = Arc::clone(cold.file().expect("a file mapping"));
+        if !is_resident(&cold, 0, MIB) {
+            assert_eq!(
+                window.not_yet_prefetched(&cold, &cold_file, 0, MIB),
+                Some(0)
+            );
+            touch(&cold);
+            assert_eq!(
+                window.not_yet_prefetched(&cold, &cold_file, MIB, 2 * MIB),
+                Some(MIB)
+            );
+        }
     }
 
     /// `Uring` with the given request kind, or `None` when io_uring is not
@@ -1334,20 +1459,20 @@ mod tests {
         let other = map(&other_path);
         let file = mapping.file().expect("a file");
         let mut p = Prefetcher::new(IoMode::Off, 1 << 20);
-        assert_eq!(p.not_yet_prefetched(file, 0, 0), None);
-        assert_eq!(p.not_yet_prefetched(file, 100, 1000), Some(100));
-        assert_eq!(p.not_yet_prefetched(file, 200, 900), None);
-        assert_eq!(p.not_yet_prefetched(file, 500, 3000), Some(1000));
-        assert_eq!(p.not_yet_prefetched(file, 3000, 4000), Some(3000));
+        assert_eq!(p.not_yet_prefetched(&mapping, file, 0, 0), None);
+        assert_eq!(p.not_yet_prefetched(&mapping, file, 100, 1000), Some(100));
+        assert_eq!(p.not_yet_prefetched(&mapping, file, 200, 900), None);
+        assert_eq!(p.not_yet_prefetched(&mapping, file, 500, 3000), Some(1000));
+        assert_eq!(p.not_yet_prefetched(&mapping, file, 3000, 4000), Some(3000));
         // Another file, then back: each file keeps its own window (a
         // fetcher taking turns between partitions asks for nothing twice).
         let other_file = other.file().expect("a file");
-        assert_eq!(p.not_yet_prefetched(other_file, 0, 10), Some(0));
-        assert_eq!(p.not_yet_prefetched(file, 200, 900), None);
-        assert_eq!(p.not_yet_prefetched(file, 3500, 5000), Some(4000));
-        assert_eq!(p.not_yet_prefetched(other_file, 5, 20), Some(10));
+        assert_eq!(p.not_yet_prefetched(&other, other_file, 0, 10), Some(0));
+        assert_eq!(p.not_yet_prefetched(&mapping, file, 200, 900), None);
+        assert_eq!(p.not_yet_prefetched(&mapping, file, 3500, 5000), Some(4000));
+        assert_eq!(p.not_yet_prefetched(&other, other_file, 5, 20), Some(10));
         // A jump backwards starts over.
-        assert_eq!(p.not_yet_prefetched(file, 50, 900), Some(50));
-        assert_eq!(p.not_yet_prefetched(file, 60, 800), None);
+        assert_eq!(p.not_yet_prefetched(&mapping, file, 50, 900), Some(50));
+        assert_eq!(p.not_yet_prefetched(&mapping, file, 60, 800), None);
     }
 }
