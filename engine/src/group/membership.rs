@@ -27,7 +27,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -514,7 +514,13 @@ pub(crate) fn scan_live(
         if joining {
             continue;
         }
-        let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        // Read through the handle the lock was tested on: a member that
+        // leaves (or is evicted) unlinks its file, and a second open by
+        // path would fail on a file that was live a moment ago.
+        let mut bytes = Vec::new();
+        (&file)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(&path, e))?;
         let info = match MemberInfo::parse(&path, &bytes) {
             Ok(info) if info.member_id == name => info,
             Ok(_) => {
