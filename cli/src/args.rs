@@ -56,6 +56,9 @@ enum Cmd {
     /// Consumer groups' committed offsets: list, describe (lag), delete, reset.
     #[command(after_help = GROUP_HELP, subcommand)]
     Group(GroupCmd),
+    /// Write records to Parquet, Arrow IPC or JSON-lines files, one partition at a time.
+    #[command(after_help = crate::export::EXPORT_HELP)]
+    Export(crate::export::ExportArgs),
 }
 
 const GROUP_HELP: &str = "\
@@ -835,7 +838,7 @@ fn group_parser() -> impl TypedValueParser<Value = String> {
 }
 
 /// kcat's `-o`: `beginning`, `end`, `stored`, `N`, `-N` or `s@TS`.
-fn parse_start_offset(s: &str) -> Result<StartOffset, String> {
+pub(crate) fn parse_start_offset(s: &str) -> Result<StartOffset, String> {
     let number = |digits: &str| -> Result<i64, String> {
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!(
@@ -870,7 +873,7 @@ thread_local! {
 }
 
 /// A Kafka topic name: 1 to 249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
-fn parse_topic(s: &str) -> Result<String, String> {
+pub(crate) fn parse_topic(s: &str) -> Result<String, String> {
     let legal = s
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
@@ -1032,6 +1035,7 @@ pub enum Command {
     Consume(ConsumeConfig),
     Bench(BenchConfig),
     Group(GroupConfig),
+    Export(crate::export::ExportConfig),
 }
 
 /// What `kreplay group` runs with.
@@ -1121,7 +1125,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, clap::
 }
 
 /// A usage error reported like clap's own (exit status 2).
-fn usage_error(subcommand: &str, message: impl std::fmt::Display) -> clap::Error {
+pub(crate) fn usage_error(subcommand: &str, message: impl std::fmt::Display) -> clap::Error {
     let mut command = Cli::command();
     let command = command
         .find_subcommand_mut(subcommand)
@@ -1441,6 +1445,7 @@ impl TryFrom<Cmd> for Command {
             }),
             Cmd::Consume(a) => Command::Consume(a.config()?),
             Cmd::Group(g) => Command::Group(g.config()?),
+            Cmd::Export(a) => Command::Export(a.config()?),
             Cmd::Bench(a) => Command::Bench(BenchConfig {
                 gen: kreplay::writer::GenConfig {
                     partitions: a.partitions,

@@ -123,7 +123,12 @@ fn run_member(config: &ConsumeConfig) -> anyhow::Result<Status> {
 /// with a group, commits those starting positions.
 fn start(config: &ConsumeConfig) -> anyhow::Result<Consumer> {
     let mut consumer = Consumer::new(config.consumer.clone())?;
-    let partitions = select_partitions(&consumer, config)?;
+    let partitions = select_partitions(
+        &consumer,
+        &config.topics,
+        config.partition,
+        &config.consumer.log_dirs,
+    )?;
     if config.consumer.group_id.is_some() && config.partition.is_none() {
         let listener = Listener {
             start: config.start,
@@ -213,7 +218,7 @@ impl ConsumerRebalanceListener for Listener {
 }
 
 /// Positions `partitions` per `-o`.
-fn position(
+pub(crate) fn position(
     consumer: &mut Consumer,
     partitions: &[TopicPartition],
     start: StartOffset,
@@ -254,27 +259,30 @@ fn position(
     Ok(())
 }
 
-/// The partitions of the topics (only `-p` of each, when given), in the
-/// order the topics were named.
-fn select_partitions(
+/// The partitions of the topics (only `partition` of each, when given), in
+/// the order the topics were named.
+pub(crate) fn select_partitions(
     consumer: &Consumer,
-    config: &ConsumeConfig,
+    topics: &[String],
+    partition: Option<i32>,
+    log_dirs: &[std::path::PathBuf],
 ) -> anyhow::Result<Vec<TopicPartition>> {
+    let dirs: Vec<String> = log_dirs.iter().map(|d| d.display().to_string()).collect();
+    let dirs = dirs.join(", ");
     let mut selected = Vec::new();
-    for topic in &config.topics {
+    for topic in topics {
         let found = consumer.partitions_for(topic);
         if found.is_empty() {
-            anyhow::bail!("topic '{topic}' has no partitions in {}", log_dirs(config));
+            anyhow::bail!("topic '{topic}' has no partitions in {dirs}");
         }
-        match config.partition {
+        match partition {
             None => selected.extend(found),
             Some(partition) => {
                 if !found.iter().any(|tp| tp.partition == partition) {
                     let numbers: Vec<String> =
                         found.iter().map(|tp| tp.partition.to_string()).collect();
                     anyhow::bail!(
-                        "topic '{topic}' has no partition {partition} in {} (it has {})",
-                        log_dirs(config),
+                        "topic '{topic}' has no partition {partition} in {dirs} (it has {})",
                         numbers.join(", ")
                     );
                 }
@@ -283,16 +291,6 @@ fn select_partitions(
         }
     }
     Ok(selected)
-}
-
-fn log_dirs(config: &ConsumeConfig) -> String {
-    let dirs: Vec<String> = config
-        .consumer
-        .log_dirs
-        .iter()
-        .map(|d| d.display().to_string())
-        .collect();
-    dirs.join(", ")
 }
 
 /// What formatting one poll gave.

@@ -70,6 +70,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Consume(config) => crate::consume::run(&config),
         Command::Bench(config) => crate::bench::run(&config),
         Command::Group(config) => crate::group::run(&config),
+        Command::Export(config) => crate::export::run(&config),
     };
     match result {
         Ok(status) => status.into(),

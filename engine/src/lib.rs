@@ -56,9 +56,13 @@
 //! # }
 //! ```
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 mod compression;
 mod consumer;
 mod error;
+#[cfg(feature = "export")]
+pub mod export;
 mod group;
 pub mod index;
 mod log_dir;
@@ -73,8 +77,8 @@ pub mod writer;
 
 pub use compression::{compress, Compression, Decompressor};
 pub use consumer::{
-    AutoOffsetReset, Consumer, ConsumerConfig, ConsumerRebalanceListener, ConsumerRecord,
-    ConsumerRecordIter, ConsumerRecords, IsolationLevel,
+    AutoOffsetReset, Consumer, ConsumerBatch, ConsumerBatches, ConsumerConfig,
+    ConsumerRebalanceListener, ConsumerRecord, ConsumerRecordIter, ConsumerRecords, IsolationLevel,
 };
 pub use error::{Corruption, Error, Result};
 pub use group::{

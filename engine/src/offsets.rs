@@ -205,17 +205,8 @@ impl OffsetStore {
     /// itself looks like one (holds `meta.properties`, `*-checkpoint` files
     /// or `<topic>-<n>` dirs with `.log` files). Nothing is created then.
     pub fn open(state_dir: &Path, log_dirs: &[PathBuf]) -> Result<OffsetStore> {
-        let resolved = resolve(state_dir)?;
-        check_not_in_log_dir(state_dir, &resolved, log_dirs)?;
-        create_dir_durable(&resolved)?;
-        // Check again now that every symlink on the way can be resolved
-        // (and against anything that moved meanwhile).
-        let canonical = resolved
-            .canonicalize()
-            .map_err(|e| Error::io(&resolved, e))?;
-        check_not_in_log_dir(state_dir, &canonical, log_dirs)?;
         Ok(OffsetStore {
-            state_dir: canonical,
+            state_dir: create_outside_log_dirs(state_dir, "the state dir", log_dirs)?,
         })
     }
 
@@ -947,9 +938,32 @@ pub(crate) fn same_file(_a: &fs::Metadata, _b: &fs::Metadata) -> bool {
 // ---------------------------------------------------------------------------
 // The state dir is not a log dir
 
+/// Creates the directory `dir` (durably, with its missing parents) where
+/// kreplay writes (`role`: "the state dir", "the export dir"), and returns
+/// it with symlinks resolved. Refused ([`Error::InvalidPath`]) when `dir` is
+/// one of `log_dirs` or inside one (after resolving symlinks), is inside a
+/// directory that looks like a Kafka log dir or partition dir, or itself
+/// looks like one. Nothing is created then.
+pub(crate) fn create_outside_log_dirs(
+    dir: &Path,
+    role: &str,
+    log_dirs: &[PathBuf],
+) -> Result<PathBuf> {
+    let resolved = resolve(dir, role)?;
+    check_not_in_log_dir(dir, role, &resolved, log_dirs)?;
+    create_dir_durable(&resolved)?;
+    // Check again now that every symlink on the way can be resolved
+    // (and against anything that moved meanwhile).
+    let canonical = resolved
+        .canonicalize()
+        .map_err(|e| Error::io(&resolved, e))?;
+    check_not_in_log_dir(dir, role, &canonical, log_dirs)?;
+    Ok(canonical)
+}
+
 /// `path` made absolute with symlinks resolved; the part that does not
 /// exist yet is appended as is.
-fn resolve(path: &Path) -> Result<PathBuf> {
+fn resolve(path: &Path, role: &str) -> Result<PathBuf> {
     let absolute = if path.is_absolute() {
         path.to_path_buf()
     } else {
@@ -972,9 +986,10 @@ fn resolve(path: &Path) -> Result<PathBuf> {
                     _ => {
                         return Err(Error::InvalidPath {
                             path: path.to_path_buf(),
-                            reason: "cannot resolve the state dir: '..' follows a directory \
-                                     that does not exist"
-                                .into(),
+                            reason: format!(
+                                "cannot resolve {role}: '..' follows a directory that does \
+                                 not exist"
+                            ),
                         })
                     }
                 }
@@ -987,12 +1002,17 @@ fn resolve(path: &Path) -> Result<PathBuf> {
     }
 }
 
-/// Refuses a state dir (`resolved`, as given: `given`) that is or is inside
+/// Refuses a directory to write in (`resolved`, as given: `given`) that is or is inside
 /// a log dir, or looks like one.
-fn check_not_in_log_dir(given: &Path, resolved: &Path, log_dirs: &[PathBuf]) -> Result<()> {
+fn check_not_in_log_dir(
+    given: &Path,
+    role: &str,
+    resolved: &Path,
+    log_dirs: &[PathBuf],
+) -> Result<()> {
     let refuse = |reason: String| Error::InvalidPath {
         path: given.to_path_buf(),
-        reason: format!("cannot be the state dir: {reason}; kreplay never writes into a log dir"),
+        reason: format!("cannot be {role}: {reason}; kreplay never writes into a log dir"),
     };
     for log_dir in log_dirs {
         let canonical = match log_dir.canonicalize() {

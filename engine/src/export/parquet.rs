@@ -1,0 +1,183 @@
+//! Parquet files of records, in the Arrow schema of [`crate::arrow`].
+//!
+//! Row groups are cut at 1 Mi rows or 128 MiB (what scan engines read
+//! well); statistics are kept for every column but keys, values and
+//! headers (binary payloads: large, and of no use for pruning), so that
+//! engines prune on `offset` and `timestamp`; the file records that its
+//! rows are sorted by `offset`.
+
+use std::fs::File;
+use std::io;
+
+use ::parquet::arrow::ArrowWriter;
+use ::parquet::basic::{Compression, GzipLevel, ZstdLevel};
+use ::parquet::file::metadata::SortingColumn;
+use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use ::parquet::schema::types::ColumnPath;
+
+use super::{FileFormat, FormatWriter};
+use crate::arrow::{schema, ArrowRecordBuilder};
+use crate::log_dir::TopicPartition;
+use crate::record::{Record, RecordBatch};
+
+/// Rows handed to the Parquet writer at a time.
+const BATCH_ROWS: usize = 64 * 1024;
+/// Or fewer, once they hold this many payload bytes.
+const BATCH_BYTES: usize = 16 << 20;
+/// Row groups: at most this many rows ...
+const ROW_GROUP_ROWS: usize = 1 << 20;
+/// ... and about this many bytes.
+const ROW_GROUP_BYTES: usize = 128 << 20;
+
+/// A Parquet file's page compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParquetCompression {
+    /// Uncompressed pages.
+    None,
+    /// Snappy.
+    Snappy,
+    /// Gzip at its default level (6).
+    Gzip,
+    /// LZ4 (Parquet's `LZ4_RAW`).
+    Lz4,
+    /// Zstandard at level 3 (the default).
+    Zstd,
+}
+
+impl std::str::FromStr for ParquetCompression {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "none" | "uncompressed" => ParquetCompression::None,
+            "snappy" => ParquetCompression::Snappy,
+            "gzip" => ParquetCompression::Gzip,
+            "lz4" => ParquetCompression::Lz4,
+            "zstd" => ParquetCompression::Zstd,
+            other => {
+                return Err(format!(
+                    "unknown parquet compression '{other}' (none, snappy, gzip, lz4, zstd)"
+                ))
+            }
+        })
+    }
+}
+
+impl ParquetCompression {
+    fn codec(self) -> Compression {
+        match self {
+            ParquetCompression::None => Compression::UNCOMPRESSED,
+            ParquetCompression::Snappy => Compression::SNAPPY,
+            ParquetCompression::Gzip => Compression::GZIP(GzipLevel::default()),
+            ParquetCompression::Lz4 => Compression::LZ4_RAW,
+            ParquetCompression::Zstd => {
+                Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default())
+            }
+        }
+    }
+}
+
+/// Parquet files (see the module docs).
+#[derive(Debug, Clone)]
+pub struct Parquet {
+    properties: WriterProperties,
+}
+
+impl Parquet {
+    /// Parquet with `compression` on every page.
+    pub fn new(compression: ParquetCompression) -> Self {
+        let mut properties = WriterProperties::builder()
+            .set_compression(compression.codec())
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+            .set_sorting_columns(Some(vec![SortingColumn {
+                column_idx: 2,
+                descending: false,
+                nulls_first: false,
+            }]))
+            .set_statistics_enabled(EnabledStatistics::Page);
+        for payload in [
+            vec!["key".to_string()],
+            vec!["value".to_string()],
+            vec!["headers".into(), "list".into(), "item".into(), "key".into()],
+            vec![
+                "headers".into(),
+                "list".into(),
+                "item".into(),
+                "value".into(),
+            ],
+        ] {
+            properties = properties
+                .set_column_statistics_enabled(
+                    ColumnPath::new(payload.clone()),
+                    EnabledStatistics::None,
+                )
+                .set_column_dictionary_enabled(ColumnPath::new(payload), false);
+        }
+        Parquet {
+            properties: properties.build(),
+        }
+    }
+}
+
+impl Default for Parquet {
+    /// zstd.
+    fn default() -> Self {
+        Parquet::new(ParquetCompression::Zstd)
+    }
+}
+
+impl FileFormat for Parquet {
+    fn extension(&self) -> &str {
+        "parquet"
+    }
+
+    fn create(&self, file: File) -> io::Result<Box<dyn FormatWriter>> {
+        let writer = ArrowWriter::try_new(file, schema(), Some(self.properties.clone()))
+            .map_err(io::Error::other)?;
+        Ok(Box::new(ParquetFile {
+            writer,
+            rows: ArrowRecordBuilder::new(),
+        }))
+    }
+}
+
+struct ParquetFile {
+    writer: ArrowWriter<File>,
+    rows: ArrowRecordBuilder,
+}
+
+impl ParquetFile {
+    fn write_rows(&mut self) -> io::Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let batch = self.rows.finish();
+        self.writer.write(&batch).map_err(io::Error::other)
+    }
+}
+
+impl FormatWriter for ParquetFile {
+    fn append(
+        &mut self,
+        tp: &TopicPartition,
+        batch: &RecordBatch<'_>,
+        record: &Record<'_>,
+    ) -> io::Result<()> {
+        self.rows.append(tp, batch, record);
+        if self.rows.len() >= BATCH_ROWS || self.rows.payload_bytes() >= BATCH_BYTES {
+            self.write_rows()?;
+        }
+        Ok(())
+    }
+
+    fn size(&self) -> u64 {
+        (self.writer.bytes_written() + self.writer.in_progress_size() + self.rows.payload_bytes())
+            as u64
+    }
+
+    fn finish(mut self: Box<Self>) -> io::Result<File> {
+        self.write_rows()?;
+        self.writer.into_inner().map_err(io::Error::other)
+    }
+}
