@@ -25,10 +25,10 @@ use std::sync::{Arc, OnceLock};
 
 use arrow_array::builder::{
     BinaryBuilder, Int16Builder, Int32Builder, Int64Builder, Int8Builder, ListBuilder,
-    StringBuilder, StringDictionaryBuilder, StructBuilder, TimestampMillisecondBuilder,
+    StringBuilder, StructBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, RecordBatch as ArrowBatch};
+use arrow_array::{ArrayRef, DictionaryArray, RecordBatch as ArrowBatch, StringArray};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 use crate::log_dir::TopicPartition;
@@ -82,7 +82,11 @@ pub fn schema() -> SchemaRef {
 /// [`schema`]. Keys, values and headers are copied into the builder's
 /// buffers.
 pub struct ArrowRecordBuilder {
-    topic: StringDictionaryBuilder<Int32Type>,
+    /// The `topic` column's dictionary keys, and its values: the topics
+    /// seen since the last cut, the last one checked first (a poll's
+    /// records come in runs of one partition).
+    topic_keys: Int32Builder,
+    topics: Vec<String>,
     partition: Int32Builder,
     offset: Int64Builder,
     timestamp: TimestampMillisecondBuilder,
@@ -96,6 +100,10 @@ pub struct ArrowRecordBuilder {
     rows: usize,
     /// Key, value and header bytes appended since the last cut.
     payload_bytes: usize,
+    /// Key and value bytes appended since the last cut: the next batch's
+    /// builders are sized from them, so they do not grow by doubling.
+    key_bytes: usize,
+    value_bytes: usize,
 }
 
 impl std::fmt::Debug for ArrowRecordBuilder {
@@ -116,6 +124,12 @@ impl Default for ArrowRecordBuilder {
 impl ArrowRecordBuilder {
     /// An empty builder.
     pub fn new() -> Self {
+        Self::with_capacity(0, 0, 0)
+    }
+
+    /// An empty builder with room for `rows` rows of `key_bytes` and
+    /// `value_bytes` bytes of keys and values in all.
+    pub fn with_capacity(rows: usize, key_bytes: usize, value_bytes: usize) -> Self {
         let headers = StructBuilder::new(
             header_fields(),
             vec![
@@ -124,19 +138,39 @@ impl ArrowRecordBuilder {
             ],
         );
         ArrowRecordBuilder {
-            topic: StringDictionaryBuilder::new(),
-            partition: Int32Builder::new(),
-            offset: Int64Builder::new(),
-            timestamp: TimestampMillisecondBuilder::new().with_timezone(UTC),
-            timestamp_type: Int8Builder::new(),
-            key: BinaryBuilder::new(),
-            value: BinaryBuilder::new(),
-            headers: ListBuilder::new(headers).with_field(header_item()),
-            leader_epoch: Int32Builder::new(),
-            producer_id: Int64Builder::new(),
-            producer_epoch: Int16Builder::new(),
+            topic_keys: Int32Builder::with_capacity(rows),
+            topics: Vec::new(),
+            partition: Int32Builder::with_capacity(rows),
+            offset: Int64Builder::with_capacity(rows),
+            timestamp: TimestampMillisecondBuilder::with_capacity(rows).with_timezone(UTC),
+            timestamp_type: Int8Builder::with_capacity(rows),
+            key: BinaryBuilder::with_capacity(rows, key_bytes),
+            value: BinaryBuilder::with_capacity(rows, value_bytes),
+            headers: ListBuilder::with_capacity(headers, rows).with_field(header_item()),
+            leader_epoch: Int32Builder::with_capacity(rows),
+            producer_id: Int64Builder::with_capacity(rows),
+            producer_epoch: Int16Builder::with_capacity(rows),
             rows: 0,
             payload_bytes: 0,
+            key_bytes: 0,
+            value_bytes: 0,
+        }
+    }
+
+    /// The dictionary key of `topic`.
+    #[inline]
+    fn topic_key(&mut self, topic: &str) -> i32 {
+        if let Some(last) = self.topics.last() {
+            if last == topic {
+                return self.topics.len() as i32 - 1;
+            }
+        }
+        match self.topics.iter().position(|t| t == topic) {
+            Some(i) => i as i32,
+            None => {
+                self.topics.push(topic.to_string());
+                self.topics.len() as i32 - 1
+            }
         }
     }
 
@@ -158,7 +192,8 @@ impl ArrowRecordBuilder {
     /// Appends one record of `batch` (its header: epochs and producer) in
     /// partition `tp`.
     pub fn append(&mut self, tp: &TopicPartition, batch: &RecordBatch<'_>, record: &Record<'_>) {
-        self.topic.append_value(&tp.topic);
+        let key = self.topic_key(&tp.topic);
+        self.topic_keys.append_value(key);
         self.partition.append_value(tp.partition);
         self.offset.append_value(record.offset());
         self.timestamp.append_option(record.timestamp());
@@ -194,21 +229,27 @@ impl ArrowRecordBuilder {
     /// The rows appended since the last cut, as one record batch (empty
     /// when none were); the builder starts again empty.
     pub fn finish(&mut self) -> ArrowBatch {
+        // The next batch's builders, sized as this one was.
+        let next = Self::with_capacity(self.rows, self.key_bytes, self.value_bytes);
+        let mut this = std::mem::replace(self, next);
+        let topics = StringArray::from_iter_values(this.topics.iter());
+        // Every key was handed out for an entry of `topics`: this cannot fail.
+        let topic =
+            DictionaryArray::<Int32Type>::try_new(this.topic_keys.finish(), Arc::new(topics))
+                .expect("dictionary keys within the topics");
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(self.topic.finish()),
-            Arc::new(self.partition.finish()),
-            Arc::new(self.offset.finish()),
-            Arc::new(self.timestamp.finish()),
-            Arc::new(self.timestamp_type.finish()),
-            Arc::new(self.key.finish()),
-            Arc::new(self.value.finish()),
-            Arc::new(self.headers.finish()),
-            Arc::new(self.leader_epoch.finish()),
-            Arc::new(self.producer_id.finish()),
-            Arc::new(self.producer_epoch.finish()),
+            Arc::new(topic),
+            Arc::new(this.partition.finish()),
+            Arc::new(this.offset.finish()),
+            Arc::new(this.timestamp.finish()),
+            Arc::new(this.timestamp_type.finish()),
+            Arc::new(this.key.finish()),
+            Arc::new(this.value.finish()),
+            Arc::new(this.headers.finish()),
+            Arc::new(this.leader_epoch.finish()),
+            Arc::new(this.producer_id.finish()),
+            Arc::new(this.producer_epoch.finish()),
         ];
-        self.rows = 0;
-        self.payload_bytes = 0;
         // Every column is built here to the schema's type and length: this
         // cannot fail.
         ArrowBatch::try_new(schema(), columns).expect("columns built to the schema")

@@ -20,6 +20,8 @@ use crate::arrow::{schema, ArrowRecordBuilder};
 use crate::log_dir::TopicPartition;
 use crate::record::{Record, RecordBatch};
 
+/// zstd's level, as parquet-mr (Spark's writer) defaults to.
+const ZSTD_LEVEL: i32 = 3;
 /// Rows handed to the Parquet writer at a time.
 const BATCH_ROWS: usize = 64 * 1024;
 /// Or fewer, once they hold this many payload bytes.
@@ -70,9 +72,7 @@ impl ParquetCompression {
             ParquetCompression::Snappy => Compression::SNAPPY,
             ParquetCompression::Gzip => Compression::GZIP(GzipLevel::default()),
             ParquetCompression::Lz4 => Compression::LZ4_RAW,
-            ParquetCompression::Zstd => {
-                Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default())
-            }
+            ParquetCompression::Zstd => Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL).unwrap_or_default()),
         }
     }
 }
