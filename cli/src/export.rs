@@ -76,7 +76,7 @@ pub struct ExportArgs {
     /// File format.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ExportFormat::Parquet)]
     format: ExportFormat,
-    /// Parquet page compression: zstd, snappy, gzip, lz4 or none.
+    /// Parquet page compression: zstd (level 3), zstd:LEVEL (1 to 22), snappy, gzip, lz4 or none.
     #[arg(long, value_name = "CODEC", default_value = "zstd")]
     compression: ParquetCompression,
     /// jsonl: how keys, values and header values are written (utf8, base64 or hex).

@@ -42,8 +42,8 @@ pub enum ParquetCompression {
     Gzip,
     /// LZ4 (Parquet's `LZ4_RAW`).
     Lz4,
-    /// Zstandard at level 3 (the default).
-    Zstd,
+    /// Zstandard at this level (1 to 22; `zstd` alone: 3, the default).
+    Zstd(i32),
 }
 
 impl std::str::FromStr for ParquetCompression {
@@ -55,12 +55,16 @@ impl std::str::FromStr for ParquetCompression {
             "snappy" => ParquetCompression::Snappy,
             "gzip" => ParquetCompression::Gzip,
             "lz4" => ParquetCompression::Lz4,
-            "zstd" => ParquetCompression::Zstd,
-            other => {
-                return Err(format!(
-                    "unknown parquet compression '{other}' (none, snappy, gzip, lz4, zstd)"
-                ))
-            }
+            "zstd" => ParquetCompression::Zstd(ZSTD_LEVEL),
+            other => match other.strip_prefix("zstd:").map(str::parse::<i32>) {
+                Some(Ok(level)) if (1..=22).contains(&level) => ParquetCompression::Zstd(level),
+                _ => {
+                    return Err(format!(
+                        "unknown parquet compression '{other}' (none, snappy, gzip, lz4, zstd, \
+                         zstd:LEVEL with LEVEL 1 to 22)"
+                    ))
+                }
+            },
         })
     }
 }
@@ -72,7 +76,9 @@ impl ParquetCompression {
             ParquetCompression::Snappy => Compression::SNAPPY,
             ParquetCompression::Gzip => Compression::GZIP(GzipLevel::default()),
             ParquetCompression::Lz4 => Compression::LZ4_RAW,
-            ParquetCompression::Zstd => Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL).unwrap_or_default()),
+            ParquetCompression::Zstd(level) => {
+                Compression::ZSTD(ZstdLevel::try_new(level).unwrap_or_default())
+            }
         }
     }
 }
@@ -123,7 +129,7 @@ impl Parquet {
 impl Default for Parquet {
     /// zstd.
     fn default() -> Self {
-        Parquet::new(ParquetCompression::Zstd)
+        Parquet::new(ParquetCompression::Zstd(ZSTD_LEVEL))
     }
 }
 
