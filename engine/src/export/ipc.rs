@@ -7,15 +7,11 @@ use std::io::{self, BufWriter, Write};
 
 use arrow_ipc::writer::FileWriter;
 
-use super::{FileFormat, FormatWriter};
-use crate::arrow::{schema, ArrowRecordBuilder};
-use crate::log_dir::TopicPartition;
-use crate::record::{Record, RecordBatch};
+use arrow_array::RecordBatch as ArrowBatch;
 
-/// Rows in one IPC record batch ...
-const BATCH_ROWS: usize = 64 * 1024;
-/// ... or fewer, once they hold this many payload bytes.
-const BATCH_BYTES: usize = 16 << 20;
+use super::batched::{BatchWriter, Batched};
+use super::{FileFormat, FormatWriter};
+use crate::arrow::schema;
 
 /// Arrow IPC files (see the module docs).
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,10 +28,7 @@ impl FileFormat for ArrowIpc {
             written: 0,
         };
         let writer = FileWriter::try_new(out, &schema()).map_err(io::Error::other)?;
-        Ok(Box::new(IpcFile {
-            writer,
-            rows: ArrowRecordBuilder::new(),
-        }))
+        Ok(Box::new(Batched::new(writer)))
     }
 }
 
@@ -57,42 +50,17 @@ impl<W: Write> Write for Counted<W> {
     }
 }
 
-struct IpcFile {
-    writer: FileWriter<Counted<BufWriter<File>>>,
-    rows: ArrowRecordBuilder,
-}
-
-impl IpcFile {
-    fn write_rows(&mut self) -> io::Result<()> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        let batch = self.rows.finish();
-        self.writer.write(&batch).map_err(io::Error::other)
-    }
-}
-
-impl FormatWriter for IpcFile {
-    fn append(
-        &mut self,
-        tp: &TopicPartition,
-        batch: &RecordBatch<'_>,
-        record: &Record<'_>,
-    ) -> io::Result<()> {
-        self.rows.append(tp, batch, record);
-        if self.rows.len() >= BATCH_ROWS || self.rows.payload_bytes() >= BATCH_BYTES {
-            self.write_rows()?;
-        }
-        Ok(())
+impl BatchWriter for FileWriter<Counted<BufWriter<File>>> {
+    fn write_batch(&mut self, batch: &ArrowBatch) -> io::Result<()> {
+        self.write(batch).map_err(io::Error::other)
     }
 
     fn size(&self) -> u64 {
-        self.writer.get_ref().written + self.rows.payload_bytes() as u64
+        self.get_ref().written
     }
 
-    fn finish(mut self: Box<Self>) -> io::Result<File> {
-        self.write_rows()?;
-        let out = self.writer.into_inner().map_err(io::Error::other)?;
+    fn into_file(self) -> io::Result<File> {
+        let out = self.into_inner().map_err(io::Error::other)?;
         out.inner.into_inner().map_err(|e| e.into_error())
     }
 }

@@ -11,6 +11,7 @@
 //! [`FileFormat`]; [`Parquet`] and [`ArrowIpc`] are the formats built in
 //! (others, JSON lines in the CLI, plug in through the trait).
 
+mod batched;
 mod ipc;
 mod parquet;
 

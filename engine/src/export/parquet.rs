@@ -15,17 +15,14 @@ use ::parquet::file::metadata::SortingColumn;
 use ::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use ::parquet::schema::types::ColumnPath;
 
+use arrow_array::RecordBatch as ArrowBatch;
+
+use super::batched::{BatchWriter, Batched};
 use super::{FileFormat, FormatWriter};
-use crate::arrow::{schema, ArrowRecordBuilder};
-use crate::log_dir::TopicPartition;
-use crate::record::{Record, RecordBatch};
+use crate::arrow::schema;
 
 /// zstd's level, as parquet-mr (Spark's writer) defaults to.
 const ZSTD_LEVEL: i32 = 3;
-/// Rows handed to the Parquet writer at a time.
-const BATCH_ROWS: usize = 64 * 1024;
-/// Or fewer, once they hold this many payload bytes.
-const BATCH_BYTES: usize = 16 << 20;
 /// Row groups: at most this many rows ...
 const ROW_GROUP_ROWS: usize = 1 << 20;
 /// ... and about this many bytes.
@@ -141,49 +138,20 @@ impl FileFormat for Parquet {
     fn create(&self, file: File) -> io::Result<Box<dyn FormatWriter>> {
         let writer = ArrowWriter::try_new(file, schema(), Some(self.properties.clone()))
             .map_err(io::Error::other)?;
-        Ok(Box::new(ParquetFile {
-            writer,
-            rows: ArrowRecordBuilder::new(),
-        }))
+        Ok(Box::new(Batched::new(writer)))
     }
 }
 
-struct ParquetFile {
-    writer: ArrowWriter<File>,
-    rows: ArrowRecordBuilder,
-}
-
-impl ParquetFile {
-    fn write_rows(&mut self) -> io::Result<()> {
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        let batch = self.rows.finish();
-        self.writer.write(&batch).map_err(io::Error::other)
-    }
-}
-
-impl FormatWriter for ParquetFile {
-    fn append(
-        &mut self,
-        tp: &TopicPartition,
-        batch: &RecordBatch<'_>,
-        record: &Record<'_>,
-    ) -> io::Result<()> {
-        self.rows.append(tp, batch, record);
-        if self.rows.len() >= BATCH_ROWS || self.rows.payload_bytes() >= BATCH_BYTES {
-            self.write_rows()?;
-        }
-        Ok(())
+impl BatchWriter for ArrowWriter<File> {
+    fn write_batch(&mut self, batch: &ArrowBatch) -> io::Result<()> {
+        self.write(batch).map_err(io::Error::other)
     }
 
     fn size(&self) -> u64 {
-        (self.writer.bytes_written() + self.writer.in_progress_size() + self.rows.payload_bytes())
-            as u64
+        (self.bytes_written() + self.in_progress_size()) as u64
     }
 
-    fn finish(mut self: Box<Self>) -> io::Result<File> {
-        self.write_rows()?;
-        self.writer.into_inner().map_err(io::Error::other)
+    fn into_file(self) -> io::Result<File> {
+        self.into_inner().map_err(io::Error::other)
     }
 }
