@@ -1,0 +1,326 @@
+//! The `kreplay._kreplay` extension module: the engine's consumer, read
+//! partition by partition into Arrow record batches and handed to Python
+//! over the Arrow C stream interface (no copy on the way: pyarrow takes the
+//! batches' buffers as they are).
+//!
+//! The Python package (`python/kreplay`) wraps this in its public API.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use arrow_array::ffi_stream::FFI_ArrowArrayStream;
+use arrow_array::{RecordBatch as ArrowBatch, RecordBatchReader};
+use arrow_schema::ffi::FFI_ArrowSchema;
+use arrow_schema::{ArrowError, SchemaRef};
+use kreplay::arrow::{schema, ArrowRecordBuilder};
+use kreplay::{Consumer, ConsumerConfig, IsolationLevel, TopicPartition};
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyCapsule;
+
+pyo3::create_exception!(
+    _kreplay,
+    KreplayError,
+    PyException,
+    "An error of the engine: a log dir that cannot be read, a corrupt batch \
+     (the message names the file, byte position and offset), an unknown topic."
+);
+
+/// How long one poll waits for the fetcher before asking again.
+const POLL_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// Where each partition's reading starts.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    Earliest,
+    Latest,
+    Offset(i64),
+    Timestamp(i64),
+}
+
+/// Record batches of the selected partitions, one partition after the
+/// other (each in offset order), at least `batch_records` rows per batch
+/// but for a partition's last.
+struct PartitionBatches {
+    config: ConsumerConfig,
+    partitions: VecDeque<TopicPartition>,
+    start: Start,
+    /// Offset, per partition, at which reading stops (exclusive).
+    end: Option<i64>,
+    batch_records: usize,
+    /// The partition being read.
+    current: Option<(TopicPartition, Consumer)>,
+    builder: ArrowRecordBuilder,
+    /// An error ends the stream, after the records read before it:
+    /// nothing is read after it.
+    failed: Option<kreplay::Error>,
+    /// The error has been handed out.
+    done: bool,
+}
+
+impl PartitionBatches {
+    /// Opens the partition after the current one, positioned at the start.
+    fn open_next(&mut self) -> kreplay::Result<bool> {
+        let Some(tp) = self.partitions.pop_front() else {
+            return Ok(false);
+        };
+        let mut consumer = Consumer::new(self.config.clone())?;
+        let assigned = std::slice::from_ref(&tp);
+        consumer.assign(assigned)?;
+        match self.start {
+            Start::Earliest => consumer.seek_to_beginning(assigned)?,
+            Start::Latest => consumer.seek_to_end(assigned)?,
+            Start::Offset(offset) => consumer.seek(&tp, offset)?,
+            Start::Timestamp(timestamp) => {
+                let query = [(tp.clone(), timestamp)].into_iter().collect();
+                match consumer.offsets_for_times(&query)?.get(&tp) {
+                    Some(Some(found)) => consumer.seek(&tp, found.offset)?,
+                    // No record at or after the timestamp: nothing to read.
+                    _ => consumer.seek_to_end(assigned)?,
+                }
+            }
+        }
+        self.current = Some((tp, consumer));
+        Ok(true)
+    }
+
+    /// Reads one poll of the current partition into the builder; the
+    /// partition is closed at its end (or at `end`).
+    fn read_poll(&mut self) -> kreplay::Result<()> {
+        let Some((tp, consumer)) = self.current.as_mut() else {
+            return Ok(());
+        };
+        let polled = consumer.poll(POLL_TIMEOUT)?;
+        let mut done = false;
+        let empty = polled.is_empty();
+        'poll: for batch in polled.batches() {
+            let batch = batch?;
+            for record in batch.records() {
+                let record = record?;
+                if self.end.is_some_and(|end| record.offset() >= end) {
+                    done = true;
+                    break 'poll;
+                }
+                self.builder.append(tp, batch.header(), &record);
+            }
+        }
+        if done || (empty && consumer.at_end()) {
+            self.current = None;
+        }
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> kreplay::Result<Option<ArrowBatch>> {
+        loop {
+            if self.builder.len() >= self.batch_records {
+                return Ok(Some(self.builder.finish()));
+            }
+            if self.current.is_none() && !self.open_next()? {
+                if self.builder.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(self.builder.finish()));
+            }
+            self.read_poll()?;
+        }
+    }
+}
+
+impl Iterator for PartitionBatches {
+    type Item = Result<ArrowBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if self.failed.is_none() {
+            match self.next_batch() {
+                Ok(batch) => return batch.map(Ok),
+                Err(error) => {
+                    self.failed = Some(error);
+                    self.current = None;
+                    // The records before the error are delivered first.
+                    if !self.builder.is_empty() {
+                        return Some(Ok(self.builder.finish()));
+                    }
+                }
+            }
+        }
+        self.done = true;
+        let error = self.failed.take()?;
+        Some(Err(ArrowError::ExternalError(Box::new(error))))
+    }
+}
+
+impl RecordBatchReader for PartitionBatches {
+    fn schema(&self) -> SchemaRef {
+        schema()
+    }
+}
+
+fn parse_start(start: &Bound<'_, PyAny>) -> PyResult<Start> {
+    if let Ok(name) = start.extract::<String>() {
+        return match name.as_str() {
+            "earliest" | "beginning" => Ok(Start::Earliest),
+            "latest" | "end" => Ok(Start::Latest),
+            other => Err(PyValueError::new_err(format!(
+                "start {other:?}: expected 'earliest', 'latest' or an offset"
+            ))),
+        };
+    }
+    let offset: i64 = start.extract().map_err(|_| {
+        PyValueError::new_err("start: expected 'earliest', 'latest' or an offset (int)")
+    })?;
+    if offset < 0 {
+        return Err(PyValueError::new_err(format!(
+            "start offset {offset} is negative"
+        )));
+    }
+    Ok(Start::Offset(offset))
+}
+
+fn engine_error(error: impl std::fmt::Display) -> PyErr {
+    KreplayError::new_err(error.to_string())
+}
+
+/// Opens a stream of record batches over `topics` in `log_dirs`; returns
+/// an Arrow C stream capsule (`arrow_array_stream`).
+#[pyfunction]
+#[pyo3(signature = (log_dirs, topics, *, isolation_level, start, start_timestamp, end, partitions, batch_records, check_crcs))]
+#[allow(clippy::too_many_arguments)]
+fn read_stream<'py>(
+    py: Python<'py>,
+    log_dirs: Vec<PathBuf>,
+    topics: Vec<String>,
+    isolation_level: &str,
+    start: &Bound<'py, PyAny>,
+    start_timestamp: Option<i64>,
+    end: Option<i64>,
+    partitions: Option<Vec<i32>>,
+    batch_records: usize,
+    check_crcs: bool,
+) -> PyResult<Bound<'py, PyCapsule>> {
+    let isolation_level: IsolationLevel = isolation_level.parse().map_err(|_| {
+        PyValueError::new_err(format!(
+            "isolation_level {isolation_level:?}: expected 'read_uncommitted' or 'read_committed'"
+        ))
+    })?;
+    let start = match start_timestamp {
+        Some(timestamp) => Start::Timestamp(timestamp),
+        None => parse_start(start)?,
+    };
+    if log_dirs.is_empty() {
+        return Err(PyValueError::new_err("log_dirs is empty"));
+    }
+    let batch_records = batch_records.max(1);
+    let mut config = ConsumerConfig::new(log_dirs);
+    config.isolation_level = isolation_level;
+    config.check_crcs = check_crcs;
+    config.follow = false;
+    config.max_poll_records = batch_records;
+    let selected = py.detach(|| select(&config, &topics, partitions.as_deref()))?;
+    let reader = PartitionBatches {
+        config,
+        partitions: selected.into(),
+        start,
+        end,
+        batch_records,
+        current: None,
+        builder: ArrowRecordBuilder::new(),
+        failed: None,
+        done: false,
+    };
+    let stream = FFI_ArrowArrayStream::new(Box::new(reader));
+    let name = c"arrow_array_stream";
+    PyCapsule::new(py, stream, Some(name.to_owned()))
+}
+
+/// The partitions of `topics` (all, or those numbered in `partitions`).
+fn select(
+    config: &ConsumerConfig,
+    topics: &[String],
+    partitions: Option<&[i32]>,
+) -> PyResult<Vec<TopicPartition>> {
+    let listing = Consumer::new(config.clone()).map_err(engine_error)?;
+    let dirs: Vec<String> = config
+        .log_dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    let mut selected = Vec::new();
+    for topic in topics {
+        let found = listing.partitions_for(topic);
+        if found.is_empty() {
+            let mut known: Vec<&str> = listing.partitions().map(|tp| tp.topic.as_str()).collect();
+            known.dedup();
+            return Err(KreplayError::new_err(format!(
+                "topic '{topic}' has no partitions in {} (topics found: {})",
+                dirs.join(", "),
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+        match partitions {
+            None => selected.extend(found),
+            Some(numbers) => {
+                for &number in numbers {
+                    if !found.iter().any(|tp| tp.partition == number) {
+                        return Err(KreplayError::new_err(format!(
+                            "topic '{topic}' has no partition {number} in {}",
+                            dirs.join(", ")
+                        )));
+                    }
+                    selected.push(TopicPartition::new(topic.clone(), number));
+                }
+            }
+        }
+    }
+    Ok(selected)
+}
+
+/// `(topic, partition, log_start_offset, log_end_offset)` of every
+/// partition in `log_dirs`.
+#[pyfunction]
+fn list_partitions(
+    py: Python<'_>,
+    log_dirs: Vec<PathBuf>,
+) -> PyResult<Vec<(String, i32, i64, i64)>> {
+    py.detach(|| {
+        let consumer = Consumer::new(ConsumerConfig::new(log_dirs)).map_err(engine_error)?;
+        let partitions: Vec<TopicPartition> = consumer.partitions().cloned().collect();
+        let starts = consumer
+            .beginning_offsets(&partitions)
+            .map_err(engine_error)?;
+        let ends = consumer.end_offsets(&partitions).map_err(engine_error)?;
+        Ok(partitions
+            .into_iter()
+            .map(|tp| {
+                let start = starts.get(&tp).copied().unwrap_or(0);
+                let end = ends.get(&tp).copied().unwrap_or(start);
+                (tp.topic, tp.partition, start, end)
+            })
+            .collect())
+    })
+}
+
+/// The record batches' schema, as an Arrow C schema capsule
+/// (`arrow_schema`).
+#[pyfunction]
+fn schema_capsule(py: Python<'_>) -> PyResult<Bound<'_, PyCapsule>> {
+    let schema = FFI_ArrowSchema::try_from(schema().as_ref()).map_err(engine_error)?;
+    PyCapsule::new(py, schema, Some(c"arrow_schema".to_owned()))
+}
+
+#[pymodule]
+fn _kreplay(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(read_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(list_partitions, m)?)?;
+    m.add_function(wrap_pyfunction!(schema_capsule, m)?)?;
+    m.add("KreplayError", m.py().get_type::<KreplayError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
