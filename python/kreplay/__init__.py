@@ -67,7 +67,7 @@ def read(
     ``isolation_level="read_committed"`` hides aborted transactions and
     stops at the first open one, as Kafka's consumer does.
 
-    The reading happens as the reader is consumed, in Rust, without the GIL.
+    The reading happens in Rust as the reader is consumed.
     A corrupt batch raises ``pyarrow.ArrowInvalid`` from the reader, its message naming
     the segment file, byte position and offset; the batches before it are
     delivered first. Errors found when opening (no such topic, a log dir
@@ -97,11 +97,6 @@ class PartitionInfo:
     partition: int
     log_start_offset: int
     log_end_offset: int
-
-    @property
-    def records(self) -> int:
-        """Offsets between the log start and end (compaction may leave gaps)."""
-        return self.log_end_offset - self.log_start_offset
 
 
 def ls(log_dirs: Union[PathLike, Iterable[PathLike]]) -> List[PartitionInfo]:
