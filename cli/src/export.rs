@@ -20,7 +20,7 @@ use kreplay::export::{
     create_export_dir, ArrowIpc, ExportedFile, FileFormat, FileLimits, FormatWriter, Parquet,
     ParquetCompression, PartitionFiles,
 };
-use kreplay::{Consumer, ConsumerConfig, IsolationLevel, Record, RecordBatch, TopicPartition};
+use kreplay::{Consumer, ConsumerBatch, ConsumerConfig, IsolationLevel, Record, TopicPartition};
 
 use crate::args::{parse_start_offset, parse_topic, usage_error, StartOffset};
 use crate::output::BytesEncoding;
@@ -313,7 +313,7 @@ fn export_partition(
                 let batch = batch?;
                 for record in batch.records() {
                     let record = record?;
-                    files.extend(writer.append(batch.header(), &record)?);
+                    files.extend(writer.append(&batch, &record)?);
                     left -= 1;
                     if left == 0 {
                         break 'poll;
@@ -360,13 +360,9 @@ struct JsonLinesFile {
 }
 
 impl FormatWriter for JsonLinesFile {
-    fn append(
-        &mut self,
-        tp: &TopicPartition,
-        _batch: &RecordBatch<'_>,
-        record: &Record<'_>,
-    ) -> io::Result<()> {
-        self.writer.write(&mut self.line, tp, record);
+    fn append(&mut self, batch: &ConsumerBatch<'_>, record: &Record<'_>) -> io::Result<()> {
+        self.writer
+            .write(&mut self.line, batch.topic_partition(), record);
         if self.line.len() >= 64 * 1024 {
             self.out.write_all(&self.line)?;
             self.written += self.line.len() as u64;

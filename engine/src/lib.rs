@@ -89,7 +89,7 @@ pub use log_dir::{
     classify, list_partitions, read_offset_checkpoint, LogPath, PartitionDir, TopicPartition,
     LOG_START_OFFSET_CHECKPOINT,
 };
-pub use mmap::{shrunk_mapping_faults, Mapping, ReadStrategy};
+pub use mmap::{shrunk_mapping_faults, Mapping, ReadStrategy, SharedBytes};
 pub use offsets::{OffsetAndMetadata, OffsetStore, MAX_GROUP_DIR_NAME_LEN, MAX_METADATA_BYTES};
 pub use partition::{
     list_segments, LogPosition, Partition, ReadOptions, SegmentFile, TimestampAndOffset,

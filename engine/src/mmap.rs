@@ -165,6 +165,103 @@ impl Deref for Mapping {
     }
 }
 
+impl Mapping {
+    /// Whether `self` and `other` share the same bytes (clones of one
+    /// mapping).
+    pub fn same_bytes(&self, other: &Mapping) -> bool {
+        Arc::ptr_eq(&self.backing, &other.backing)
+    }
+
+    /// The owned bytes back, when this is the last handle to bytes made by
+    /// [`Mapping::from_vec`] (for reusing a buffer); the mapping otherwise.
+    pub(crate) fn try_into_vec(self) -> std::result::Result<Vec<u8>, Mapping> {
+        let Mapping { backing, file } = self;
+        match Arc::try_unwrap(backing) {
+            Ok(Backing::Owned(bytes)) => Ok(bytes),
+            Ok(other) => Err(Mapping {
+                backing: Arc::new(other),
+                file,
+            }),
+            Err(backing) => Err(Mapping { backing, file }),
+        }
+    }
+}
+
+/// A range of a [`Mapping`]'s bytes that keeps the mapping alive: the
+/// bytes a batch's records borrow from, handed on by callers that keep
+/// views of them past a poll (zero-copy Arrow columns). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SharedBytes {
+    mapping: Mapping,
+    start: usize,
+    end: usize,
+}
+
+impl SharedBytes {
+    /// The bytes of `mapping` in `start..end`, clamped to its length.
+    pub fn new(mapping: Mapping, start: usize, end: usize) -> SharedBytes {
+        let end = end.min(mapping.len());
+        let start = start.min(end);
+        SharedBytes {
+            mapping,
+            start,
+            end,
+        }
+    }
+
+    /// All of `mapping`'s bytes.
+    pub fn whole(mapping: Mapping) -> SharedBytes {
+        let end = mapping.len();
+        SharedBytes::new(mapping, 0, end)
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        self.mapping
+            .as_slice()
+            .get(self.start..self.end)
+            .unwrap_or_default()
+    }
+
+    /// The number of bytes.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// Where `bytes` starts within these bytes, when it lies wholly inside
+    /// them (an address comparison: `bytes` borrowed from the same memory).
+    #[inline]
+    pub fn position_of(&self, bytes: &[u8]) -> Option<usize> {
+        let base = self.as_slice().as_ptr() as usize;
+        let start = (bytes.as_ptr() as usize).checked_sub(base)?;
+        (start + bytes.len() <= self.len()).then_some(start)
+    }
+
+    /// Grows these bytes to the end of `next` when both are of the same
+    /// mapping and `next` starts at most `max_gap` bytes after this range
+    /// ends (and not before it starts); whether it did.
+    pub fn try_extend(&mut self, next: &SharedBytes, max_gap: usize) -> bool {
+        let joins = self.mapping.same_bytes(&next.mapping)
+            && next.start >= self.start
+            && next.start <= self.end.saturating_add(max_gap);
+        if joins {
+            self.end = self.end.max(next.end);
+        }
+        joins
+    }
+}
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
 /// How many times a read of a mapped file found its page gone (the file had
 /// shrunk) and was given zeros instead of a SIGBUS (Linux; always 0 elsewhere).
 pub fn shrunk_mapping_faults() -> u64 {

@@ -4,7 +4,9 @@ kreplay reads a broker's own files (a data dir, a backup, a dead broker's
 disk) with Kafka's consumer semantics; no broker is involved. Records come
 as Arrow record batches with the schema of ``kreplay export`` (see
 :data:`SCHEMA`), handed over through the Arrow C stream interface without
-copying.
+copying. With ``layout="view"`` no payload byte is copied either: keys and
+values are ``binary_view`` columns that point into the segment files'
+read-only maps (or into the inflated records of compressed batches).
 
 >>> import kreplay
 >>> reader = kreplay.read("fixtures/demo", ["metrics"])
@@ -22,7 +24,7 @@ import pyarrow as pa
 from . import _kreplay
 from ._kreplay import KreplayError
 
-__all__ = ["KreplayError", "PartitionInfo", "SCHEMA", "ls", "read"]
+__all__ = ["KreplayError", "PartitionInfo", "SCHEMA", "ls", "read", "schema"]
 __version__ = _kreplay.__version__
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -57,6 +59,7 @@ def read(
     partitions: Optional[Sequence[int]] = None,
     batch_records: int = 65536,
     check_crcs: bool = True,
+    layout: str = "binary",
 ) -> pa.RecordBatchReader:
     """Reads the records of ``topics`` as a stream of Arrow record batches.
 
@@ -66,6 +69,16 @@ def read(
     end, or up to offset ``end`` (exclusive) in each partition.
     ``isolation_level="read_committed"`` hides aborted transactions and
     stops at the first open one, as Kafka's consumer does.
+
+    ``layout="binary"`` (the default) copies keys and values into
+    ``pyarrow.binary()`` columns. ``layout="view"`` gives them as
+    ``pyarrow.binary_view()`` columns over the bytes the records were read
+    from: no payload byte is copied (values of up to 12 bytes are kept
+    inside their views), and the batches keep those bytes alive for as long
+    as they live. DuckDB and Polars take views; pyarrow's own compute
+    functions (``filter``, ``take``, ``sort_by``, ``binary_length``, ...)
+    have no kernels for ``binary_view`` yet: cast those columns to
+    ``pa.binary()`` first, or read with the default layout.
 
     The reading happens in Rust as the reader is consumed.
     A corrupt batch raises ``pyarrow.ArrowInvalid`` from the reader, its message naming
@@ -85,6 +98,7 @@ def read(
         partitions=None if partitions is None else list(partitions),
         batch_records=batch_records,
         check_crcs=check_crcs,
+        layout=layout,
     )
     return pa.RecordBatchReader.from_stream(_Stream(capsule))
 
@@ -105,9 +119,19 @@ def ls(log_dirs: Union[PathLike, Iterable[PathLike]]) -> List[PartitionInfo]:
 
 
 class _Schema:
+    def __init__(self, layout: str) -> None:
+        self._layout = layout
+
     def __arrow_c_schema__(self) -> object:
-        return _kreplay.schema_capsule()
+        return _kreplay.schema_capsule(self._layout)
 
 
-SCHEMA: pa.Schema = pa.schema(_Schema())
-"""The schema of every record batch (the engine's, as ``kreplay export`` writes it)."""
+def schema(layout: str = "binary") -> pa.Schema:
+    """The schema of the record batches :func:`read` gives with ``layout``."""
+    return pa.schema(_Schema(layout))
+
+
+SCHEMA: pa.Schema = schema()
+"""The schema of the record batches :func:`read` gives by default, the one
+``kreplay export`` writes (``schema("view")`` has ``key`` and ``value`` as
+``binary_view``)."""

@@ -13,7 +13,7 @@ use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::{RecordBatch as ArrowBatch, RecordBatchReader};
 use arrow_schema::ffi::FFI_ArrowSchema;
 use arrow_schema::{ArrowError, SchemaRef};
-use kreplay::arrow::{schema, ArrowRecordBuilder};
+use kreplay::arrow::{schema_with, ArrowRecordBuilder, BinaryLayout};
 use kreplay::{Consumer, ConsumerConfig, IsolationLevel, TopicPartition};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
@@ -88,7 +88,7 @@ impl PartitionBatches {
     /// Reads one poll of the current partition into the builder; the
     /// partition is closed at its end (or at `end`).
     fn read_poll(&mut self) -> kreplay::Result<()> {
-        let Some((tp, consumer)) = self.current.as_mut() else {
+        let Some((_, consumer)) = self.current.as_mut() else {
             return Ok(());
         };
         let polled = consumer.poll(POLL_TIMEOUT)?;
@@ -102,7 +102,7 @@ impl PartitionBatches {
                     done = true;
                     break 'poll;
                 }
-                self.builder.append(tp, batch.header(), &record);
+                self.builder.append(&batch, &record);
             }
         }
         if done || (empty && consumer.at_end()) {
@@ -155,7 +155,18 @@ impl Iterator for PartitionBatches {
 
 impl RecordBatchReader for PartitionBatches {
     fn schema(&self) -> SchemaRef {
-        schema()
+        self.builder.schema()
+    }
+}
+
+/// `"view"` or `"binary"`: how the `key` and `value` columns hold bytes.
+fn parse_layout(layout: &str) -> PyResult<BinaryLayout> {
+    match layout {
+        "view" => Ok(BinaryLayout::View),
+        "binary" => Ok(BinaryLayout::Binary),
+        other => Err(PyValueError::new_err(format!(
+            "layout {other:?}: expected 'view' or 'binary'"
+        ))),
     }
 }
 
@@ -187,7 +198,7 @@ fn engine_error(error: impl std::fmt::Display) -> PyErr {
 /// Opens a stream of record batches over `topics` in `log_dirs`; returns
 /// an Arrow C stream capsule (`arrow_array_stream`).
 #[pyfunction]
-#[pyo3(signature = (log_dirs, topics, *, isolation_level, start, start_timestamp, end, partitions, batch_records, check_crcs))]
+#[pyo3(signature = (log_dirs, topics, *, isolation_level, start, start_timestamp, end, partitions, batch_records, check_crcs, layout))]
 #[allow(clippy::too_many_arguments)]
 fn read_stream<'py>(
     py: Python<'py>,
@@ -200,7 +211,9 @@ fn read_stream<'py>(
     partitions: Option<Vec<i32>>,
     batch_records: usize,
     check_crcs: bool,
+    layout: &str,
 ) -> PyResult<Bound<'py, PyCapsule>> {
+    let layout = parse_layout(layout)?;
     let isolation_level: IsolationLevel = isolation_level.parse().map_err(|_| {
         PyValueError::new_err(format!(
             "isolation_level {isolation_level:?}: expected 'read_uncommitted' or 'read_committed'"
@@ -227,7 +240,7 @@ fn read_stream<'py>(
         end,
         batch_records,
         current: None,
-        builder: ArrowRecordBuilder::new(),
+        builder: ArrowRecordBuilder::with_layout(layout),
         failed: None,
         done: false,
     };
@@ -307,11 +320,12 @@ fn list_partitions(
     })
 }
 
-/// The record batches' schema, as an Arrow C schema capsule
-/// (`arrow_schema`).
+/// The record batches' schema with `key` and `value` in `layout`, as an
+/// Arrow C schema capsule (`arrow_schema`).
 #[pyfunction]
-fn schema_capsule(py: Python<'_>) -> PyResult<Bound<'_, PyCapsule>> {
-    let schema = FFI_ArrowSchema::try_from(schema().as_ref()).map_err(engine_error)?;
+fn schema_capsule<'py>(py: Python<'py>, layout: &str) -> PyResult<Bound<'py, PyCapsule>> {
+    let schema = schema_with(parse_layout(layout)?);
+    let schema = FFI_ArrowSchema::try_from(schema.as_ref()).map_err(engine_error)?;
     PyCapsule::new(py, schema, Some(c"arrow_schema".to_owned()))
 }
 

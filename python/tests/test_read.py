@@ -52,12 +52,13 @@ def test_the_corpus_is_there():
     assert len(CASES) >= 26, CASES
 
 
+@pytest.mark.parametrize("layout", ["binary", "view"])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.parent.parent.name}/{c.name}")
-def test_every_case_reads_as_expected(case):
-    reader = kreplay.read(case, topics_of(case), batch_records=100)
-    assert reader.schema == kreplay.SCHEMA
+def test_every_case_reads_as_expected(case, layout):
+    reader = kreplay.read(case, topics_of(case), batch_records=100, layout=layout)
+    assert reader.schema == kreplay.schema(layout)
     table = reader.read_all()
-    assert table.schema == kreplay.SCHEMA
+    assert table.schema == kreplay.schema(layout)
     got = by_partition(as_expected(table))
     assert got == by_partition(expected_records(case))
 
@@ -142,16 +143,25 @@ def test_corruption_raises_after_the_valid_records(name, tmp_path):
     assert seen == list(range(info["records"]))
 
 
-def test_duckdb_and_polars_take_the_stream(demo):
+def test_the_default_schema_is_exports():
+    assert kreplay.SCHEMA == kreplay.schema("binary")
+    assert kreplay.SCHEMA.field("value").type == pa.binary()
+    assert kreplay.schema("view").field("value").type == pa.binary_view()
+    with pytest.raises(ValueError, match="layout"):
+        kreplay.read(ROOT / "fixtures" / "demo", "metrics", layout="utf8")
+
+
+@pytest.mark.parametrize("layout", ["binary", "view"])
+def test_duckdb_and_polars_take_the_stream(demo, layout):
     expected = kreplay.read(demo, "metrics").read_all()
-    reader = kreplay.read(demo, "metrics")
+    reader = kreplay.read(demo, "metrics", layout=layout)
     count, offsets, value_bytes = duckdb.sql(
         'SELECT count(*), sum("offset"), sum(octet_length(value)) FROM reader'
     ).fetchall()[0]
     assert count == expected.num_rows
     assert offsets == pa.compute.sum(expected["offset"]).as_py()
     assert value_bytes == pa.compute.sum(pa.compute.binary_length(expected["value"])).as_py()
-    frame = polars.from_arrow(kreplay.read(demo, "metrics").read_all())
+    frame = polars.from_arrow(kreplay.read(demo, "metrics", layout=layout).read_all())
     assert frame.height == expected.num_rows
     assert frame["offset"].sum() == offsets
 

@@ -20,6 +20,7 @@ use std::time::Duration;
 use crate::compression::Decompressor;
 use crate::error::{Error, Result};
 use crate::log_dir::PartitionDir;
+use crate::mmap::Mapping;
 use crate::partition::{Partition, ReadOptions};
 use crate::prefetch::{IoMode, Prefetcher};
 use crate::record::{ControlRecordType, RecordBatch};
@@ -84,7 +85,10 @@ pub(crate) struct CompletedFetch {
     /// The segment the batches are in (a shared mapping).
     pub(crate) segment: Segment,
     pub(crate) batches: Vec<FetchBatch>,
-    pub(crate) inflated: Vec<Vec<u8>>,
+    /// The inflated buffers of the compressed batches, as mappings of
+    /// owned bytes so that callers may keep views of them past the poll
+    /// ([`crate::SharedBytes`]).
+    pub(crate) inflated: Vec<Mapping>,
     /// Bytes this fetch holds against the `fetch_max_bytes` budget.
     pub(crate) budget_bytes: u64,
     pub(crate) end: FetchEnd,
@@ -104,7 +108,7 @@ impl CompletedFetch {
         batch
             .inflated
             .and_then(|i| self.inflated.get(i))
-            .map_or(&[][..], Vec::as_slice)
+            .map_or(&[][..], Mapping::as_slice)
     }
 }
 
@@ -179,15 +183,16 @@ impl Shared {
         buffer
     }
 
-    /// Keeps a released fetch's inflate buffers for reuse.
-    fn recycle(&self, inflated: Vec<Vec<u8>>) {
+    /// Keeps a released fetch's inflate buffers for reuse (those that no
+    /// caller still holds).
+    fn recycle(&self, inflated: Vec<Mapping>) {
         if inflated.is_empty() {
             return;
         }
         let Ok(mut spare) = self.spare.lock() else {
             return;
         };
-        for mut buffer in inflated {
+        for mut buffer in inflated.into_iter().filter_map(|m| m.try_into_vec().ok()) {
             if spare.bytes + buffer.capacity() > self.spare_limit {
                 break;
             }
@@ -550,15 +555,13 @@ impl Fetcher {
             located = locate(reader, &config.read);
         }
         if let Err(error) = located {
-            let segment =
-                Segment::from_mapping(reader.dir.path.clone(), 0, crate::mmap::Mapping::empty());
+            let segment = Segment::from_mapping(reader.dir.path.clone(), 0, Mapping::empty());
             return fail(reader, segment, error);
         }
         let Some((segment_index, segment, position)) = reader.location.clone() else {
             // Past the last record: tell the consumer once, with an empty fetch.
             reader.at_end = true;
-            let segment =
-                Segment::from_mapping(reader.dir.path.clone(), 0, crate::mmap::Mapping::empty());
+            let segment = Segment::from_mapping(reader.dir.path.clone(), 0, Mapping::empty());
             return Some(empty_fetch(index, epoch, segment, FetchEnd::EndOfLog));
         };
         let mut batches = Vec::new();
@@ -764,7 +767,7 @@ fn fill_counts(
     batch: &RecordBatch<'_>,
     fetch_offset: i64,
     decompressor: &mut Decompressor,
-    inflated: &mut Vec<Vec<u8>>,
+    inflated: &mut Vec<Mapping>,
     spare: &Shared,
     read: &ReadOptions,
 ) -> std::result::Result<(), crate::error::Corruption> {
@@ -792,7 +795,7 @@ fn fill_counts(
     }
     if batch.needs_inflation() {
         entry.inflated = Some(inflated.len());
-        inflated.push(buffer);
+        inflated.push(Mapping::from_vec(buffer));
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use super::fetcher::{self, CompletedFetch};
 use super::{Assigned, Buffered, Span};
 use crate::error::Result;
 use crate::log_dir::TopicPartition;
+use crate::mmap::SharedBytes;
 use crate::record::{Record, RecordBatch, Records, ResumePoint};
 
 /// Opens a batch's records at `from`.
@@ -146,6 +147,8 @@ impl<'a> Iterator for ConsumerBatches<'a> {
             Ok(header) => Some(Ok(ConsumerBatch {
                 topic_partition: &assigned.topic_partition,
                 header,
+                fetch,
+                batch,
                 span,
                 records: ConsumerRecords { ..self.records },
             })),
@@ -166,6 +169,8 @@ impl<'a> Iterator for ConsumerBatches<'a> {
 pub struct ConsumerBatch<'a> {
     topic_partition: &'a TopicPartition,
     header: RecordBatch<'a>,
+    fetch: &'a CompletedFetch,
+    batch: &'a fetcher::FetchBatch,
     span: &'a Span,
     records: ConsumerRecords<'a>,
 }
@@ -181,6 +186,23 @@ impl<'a> ConsumerBatch<'a> {
     /// its wrapper message, or the one message.
     pub fn header(&self) -> &RecordBatch<'a> {
         &self.header
+    }
+
+    /// The bytes this batch's keys, values and headers borrow from: the
+    /// batch's bytes in the segment's mapping when it is stored
+    /// uncompressed, its inflated records when compressed. The handle keeps
+    /// them alive after the poll (reference counted, cheap to clone): for
+    /// callers that hand views of them on instead of copying, as the
+    /// zero-copy Arrow columns do (`arrow::BinaryLayout::View`).
+    pub fn shared_bytes(&self) -> SharedBytes {
+        match self.batch.inflated.and_then(|i| self.fetch.inflated.get(i)) {
+            Some(inflated) => SharedBytes::whole(inflated.clone()),
+            None => SharedBytes::new(
+                self.fetch.segment.mapping().clone(),
+                self.batch.position,
+                self.batch.position + self.batch.size,
+            ),
+        }
     }
 
     /// The number of records of this batch in the poll.

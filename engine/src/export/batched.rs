@@ -9,8 +9,8 @@ use arrow_array::RecordBatch as ArrowBatch;
 
 use super::FormatWriter;
 use crate::arrow::ArrowRecordBuilder;
-use crate::log_dir::TopicPartition;
-use crate::record::{Record, RecordBatch};
+use crate::consumer::ConsumerBatch;
+use crate::record::Record;
 
 /// Rows in one record batch handed to the writer ...
 const BATCH_ROWS: usize = 64 * 1024;
@@ -51,13 +51,8 @@ impl<W: BatchWriter> Batched<W> {
 }
 
 impl<W: BatchWriter> FormatWriter for Batched<W> {
-    fn append(
-        &mut self,
-        tp: &TopicPartition,
-        batch: &RecordBatch<'_>,
-        record: &Record<'_>,
-    ) -> io::Result<()> {
-        self.rows.append(tp, batch, record);
+    fn append(&mut self, batch: &ConsumerBatch<'_>, record: &Record<'_>) -> io::Result<()> {
+        self.rows.append(batch, record);
         if self.rows.len() >= BATCH_ROWS || self.rows.payload_bytes() >= BATCH_BYTES {
             self.write_rows()?;
         }

@@ -22,9 +22,10 @@ use std::path::{Path, PathBuf};
 pub use self::ipc::ArrowIpc;
 pub use self::parquet::{Parquet, ParquetCompression};
 
+use crate::consumer::ConsumerBatch;
 use crate::error::{Error, Result};
 use crate::log_dir::TopicPartition;
-use crate::record::{Record, RecordBatch};
+use crate::record::Record;
 
 /// The suffix of files being written (hidden, too: their names start with a
 /// dot).
@@ -45,18 +46,13 @@ pub trait FileFormat: Send + Sync {
 
 /// One file being written in a [`FileFormat`].
 pub trait FormatWriter {
-    /// Appends one record of `batch` (whose header gives the epochs and the
-    /// producer) in partition `tp`.
+    /// Appends one record of `batch` (which gives its partition, and whose
+    /// header gives the epochs and the producer).
     ///
     /// # Errors
     ///
     /// When writing to the file fails.
-    fn append(
-        &mut self,
-        tp: &TopicPartition,
-        batch: &RecordBatch<'_>,
-        record: &Record<'_>,
-    ) -> io::Result<()>;
+    fn append(&mut self, batch: &ConsumerBatch<'_>, record: &Record<'_>) -> io::Result<()>;
 
     /// The bytes the file holds so far, with an estimate of what is
     /// buffered to be written.
@@ -215,7 +211,7 @@ impl<'f> PartitionFiles<'f> {
     /// names it).
     pub fn append(
         &mut self,
-        batch: &RecordBatch<'_>,
+        batch: &ConsumerBatch<'_>,
         record: &Record<'_>,
     ) -> Result<Option<ExportedFile>> {
         let offset = record.offset();
@@ -224,7 +220,7 @@ impl<'f> PartitionFiles<'f> {
             None => self.open.insert(self.start(offset)?),
         };
         open.writer
-            .append(&self.topic_partition, batch, record)
+            .append(batch, record)
             .map_err(|e| Error::io(&open.temporary, e))?;
         open.last = offset;
         open.records += 1;
