@@ -60,15 +60,22 @@ def read(
     batch_records: int = 65536,
     check_crcs: bool = True,
     layout: str = "binary",
+    threads: Optional[int] = None,
 ) -> pa.RecordBatchReader:
     """Reads the records of ``topics`` as a stream of Arrow record batches.
 
-    Partitions are read one after the other, each in offset order, from
+    Each partition is read in offset order, from
     ``start`` (``"earliest"``, ``"latest"`` or an offset; or the first record
     at or after ``start_timestamp``, in ms since the epoch) up to the log
     end, or up to offset ``end`` (exclusive) in each partition.
     ``isolation_level="read_committed"`` hides aborted transactions and
     stops at the first open one, as Kafka's consumer does.
+
+    ``threads`` partitions are read at once, each by one thread (default:
+    as many as the machine has cores). With one thread the partitions come
+    one after the other; with more, batches of different partitions
+    interleave as they are made (each partition's still in offset order).
+    Each batch holds ``batch_records`` rows but a partition's last.
 
     ``layout="binary"`` (the default) copies keys and values into
     ``pyarrow.binary()`` columns. ``layout="view"`` gives them as
@@ -80,7 +87,8 @@ def read(
     have no kernels for ``binary_view`` yet: cast those columns to
     ``pa.binary()`` first, or read with the default layout.
 
-    The reading happens in Rust as the reader is consumed.
+    The reading happens in Rust threads, ahead of the reader by at most one
+    batch a thread, without holding the GIL.
     A corrupt batch raises ``pyarrow.ArrowInvalid`` from the reader, its message naming
     the segment file, byte position and offset; the batches before it are
     delivered first. Errors found when opening (no such topic, a log dir
@@ -99,6 +107,7 @@ def read(
         batch_records=batch_records,
         check_crcs=check_crcs,
         layout=layout,
+        threads=threads,
     )
     return pa.RecordBatchReader.from_stream(_Stream(capsule))
 

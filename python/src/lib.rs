@@ -1,23 +1,23 @@
 //! The `kreplay._kreplay` extension module: the engine's consumer, read
-//! partition by partition into Arrow record batches and handed to Python
-//! over the Arrow C stream interface (no copy on the way: pyarrow takes the
-//! batches' buffers as they are).
+//! into Arrow record batches ([`read`]) and handed to Python over the Arrow
+//! C stream interface (no copy on the way: pyarrow takes the batches'
+//! buffers as they are).
 //!
 //! The Python package (`python/kreplay`) wraps this in its public API.
 
-use std::collections::VecDeque;
+mod read;
+
 use std::path::PathBuf;
-use std::time::Duration;
 
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
-use arrow_array::{RecordBatch as ArrowBatch, RecordBatchReader};
 use arrow_schema::ffi::FFI_ArrowSchema;
-use arrow_schema::{ArrowError, SchemaRef};
-use kreplay::arrow::{schema_with, ArrowRecordBuilder, BinaryLayout};
+use kreplay::arrow::{schema_with, BinaryLayout};
 use kreplay::{Consumer, ConsumerConfig, IsolationLevel, TopicPartition};
+
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
+use read::{PartitionBatches, ReadPlan, Start};
 
 pyo3::create_exception!(
     _kreplay,
@@ -26,138 +26,6 @@ pyo3::create_exception!(
     "An error of the engine: a log dir that cannot be read, a corrupt batch \
      (the message names the file, byte position and offset), an unknown topic."
 );
-
-/// How long one poll waits for the fetcher before asking again.
-const POLL_TIMEOUT: Duration = Duration::from_millis(100);
-
-/// Where each partition's reading starts.
-#[derive(Debug, Clone, Copy)]
-enum Start {
-    Earliest,
-    Latest,
-    Offset(i64),
-    Timestamp(i64),
-}
-
-/// Record batches of the selected partitions, one partition after the
-/// other (each in offset order), at least `batch_records` rows per batch
-/// but for a partition's last.
-struct PartitionBatches {
-    config: ConsumerConfig,
-    partitions: VecDeque<TopicPartition>,
-    start: Start,
-    /// Offset, per partition, at which reading stops (exclusive).
-    end: Option<i64>,
-    batch_records: usize,
-    /// The partition being read.
-    current: Option<(TopicPartition, Consumer)>,
-    builder: ArrowRecordBuilder,
-    /// An error ends the stream, after the records read before it:
-    /// nothing is read after it.
-    failed: Option<kreplay::Error>,
-    /// The error has been handed out.
-    done: bool,
-}
-
-impl PartitionBatches {
-    /// Opens the partition after the current one, positioned at the start.
-    fn open_next(&mut self) -> kreplay::Result<bool> {
-        let Some(tp) = self.partitions.pop_front() else {
-            return Ok(false);
-        };
-        let mut consumer = Consumer::new(self.config.clone())?;
-        let assigned = std::slice::from_ref(&tp);
-        consumer.assign(assigned)?;
-        match self.start {
-            Start::Earliest => consumer.seek_to_beginning(assigned)?,
-            Start::Latest => consumer.seek_to_end(assigned)?,
-            Start::Offset(offset) => consumer.seek(&tp, offset)?,
-            Start::Timestamp(timestamp) => {
-                let query = [(tp.clone(), timestamp)].into_iter().collect();
-                match consumer.offsets_for_times(&query)?.get(&tp) {
-                    Some(Some(found)) => consumer.seek(&tp, found.offset)?,
-                    // No record at or after the timestamp: nothing to read.
-                    _ => consumer.seek_to_end(assigned)?,
-                }
-            }
-        }
-        self.current = Some((tp, consumer));
-        Ok(true)
-    }
-
-    /// Reads one poll of the current partition into the builder; the
-    /// partition is closed at its end (or at `end`).
-    fn read_poll(&mut self) -> kreplay::Result<()> {
-        let Some((_, consumer)) = self.current.as_mut() else {
-            return Ok(());
-        };
-        let polled = consumer.poll(POLL_TIMEOUT)?;
-        let mut done = false;
-        let empty = polled.is_empty();
-        'poll: for batch in polled.batches() {
-            let batch = batch?;
-            for record in batch.records() {
-                let record = record?;
-                if self.end.is_some_and(|end| record.offset() >= end) {
-                    done = true;
-                    break 'poll;
-                }
-                self.builder.append(&batch, &record);
-            }
-        }
-        if done || (empty && consumer.at_end()) {
-            self.current = None;
-        }
-        Ok(())
-    }
-
-    fn next_batch(&mut self) -> kreplay::Result<Option<ArrowBatch>> {
-        loop {
-            if self.builder.len() >= self.batch_records {
-                return Ok(Some(self.builder.finish()));
-            }
-            if self.current.is_none() && !self.open_next()? {
-                if self.builder.is_empty() {
-                    return Ok(None);
-                }
-                return Ok(Some(self.builder.finish()));
-            }
-            self.read_poll()?;
-        }
-    }
-}
-
-impl Iterator for PartitionBatches {
-    type Item = Result<ArrowBatch, ArrowError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        if self.failed.is_none() {
-            match self.next_batch() {
-                Ok(batch) => return batch.map(Ok),
-                Err(error) => {
-                    self.failed = Some(error);
-                    self.current = None;
-                    // The records before the error are delivered first.
-                    if !self.builder.is_empty() {
-                        return Some(Ok(self.builder.finish()));
-                    }
-                }
-            }
-        }
-        self.done = true;
-        let error = self.failed.take()?;
-        Some(Err(ArrowError::ExternalError(Box::new(error))))
-    }
-}
-
-impl RecordBatchReader for PartitionBatches {
-    fn schema(&self) -> SchemaRef {
-        self.builder.schema()
-    }
-}
 
 /// `"view"` or `"binary"`: how the `key` and `value` columns hold bytes.
 fn parse_layout(layout: &str) -> PyResult<BinaryLayout> {
@@ -198,7 +66,7 @@ fn engine_error(error: impl std::fmt::Display) -> PyErr {
 /// Opens a stream of record batches over `topics` in `log_dirs`; returns
 /// an Arrow C stream capsule (`arrow_array_stream`).
 #[pyfunction]
-#[pyo3(signature = (log_dirs, topics, *, isolation_level, start, start_timestamp, end, partitions, batch_records, check_crcs, layout))]
+#[pyo3(signature = (log_dirs, topics, *, isolation_level, start, start_timestamp, end, partitions, batch_records, check_crcs, layout, threads))]
 #[allow(clippy::too_many_arguments)]
 fn read_stream<'py>(
     py: Python<'py>,
@@ -212,8 +80,14 @@ fn read_stream<'py>(
     batch_records: usize,
     check_crcs: bool,
     layout: &str,
+    threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyCapsule>> {
     let layout = parse_layout(layout)?;
+    let threads = match threads {
+        Some(0) => return Err(PyValueError::new_err("threads must be at least 1")),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let isolation_level: IsolationLevel = isolation_level.parse().map_err(|_| {
         PyValueError::new_err(format!(
             "isolation_level {isolation_level:?}: expected 'read_uncommitted' or 'read_committed'"
@@ -233,17 +107,16 @@ fn read_stream<'py>(
     config.follow = false;
     config.max_poll_records = batch_records;
     let selected = py.detach(|| select(&config, &topics, partitions.as_deref()))?;
-    let reader = PartitionBatches {
+    let reader = PartitionBatches::start(ReadPlan {
         config,
-        partitions: selected.into(),
+        partitions: selected,
         start,
         end,
         batch_records,
-        current: None,
-        builder: ArrowRecordBuilder::with_layout(layout),
-        failed: None,
-        done: false,
-    };
+        layout,
+        threads,
+    })
+    .map_err(engine_error)?;
     let stream = FFI_ArrowArrayStream::new(Box::new(reader));
     let name = c"arrow_array_stream";
     PyCapsule::new(py, stream, Some(name.to_owned()))

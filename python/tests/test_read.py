@@ -5,6 +5,7 @@ consumer's seek; DuckDB and Polars take the stream as it is."""
 
 import base64
 import json
+import pathlib
 import shutil
 
 import duckdb
@@ -89,7 +90,10 @@ def test_start_end_and_partitions_select_as_a_consumer_seeks():
         if tp[1] in (0, 2)
     }
     assert got == {tp: rows for tp, rows in want.items() if rows}
-    # Partitions come one after the other, in the order asked for.
+    # With one thread, partitions come one after the other, in the order
+    # asked for.
+    t = kreplay.read(case, topic, start=3, end=9, partitions=[2, 0], threads=1).read_all()
+    assert by_partition(as_expected(t)) == got
     assert t.column("partition").to_pylist() == sorted(
         t.column("partition").to_pylist(), key=[2, 0].index)
     assert kreplay.read(case, topic, start="latest").read_all().num_rows == 0
@@ -99,6 +103,34 @@ def test_start_end_and_partitions_select_as_a_consumer_seeks():
     t = kreplay.read(case, topic, partitions=[1], start_timestamp=middle["timestamp"]).read_all()
     assert t.column("offset")[0].as_py() == min(
         r["offset"] for r in first if r["timestamp"] >= middle["timestamp"])
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 8])
+def test_threads_give_every_record_once_each_partition_in_order(demo, threads):
+    one = kreplay.read(demo, ["metrics", "orders"], threads=1, batch_records=500).read_all()
+    reader = kreplay.read(demo, ["metrics", "orders"], threads=threads, batch_records=500)
+    batches = list(reader)
+    # Each batch is of one partition, and holds batch_records rows but a
+    # partition's last.
+    last = {}
+    for batch in batches:
+        keys = set(zip(batch.column("topic").to_pylist(), batch.column("partition").to_pylist()))
+        assert len(keys) == 1
+        (tp,) = keys
+        assert tp not in last or last[tp] == 500, "a short batch before a partition's last"
+        last[tp] = batch.num_rows
+    many = pa.Table.from_batches(batches, schema=reader.schema)
+    assert by_partition(as_expected(many)) == by_partition(as_expected(one))
+    assert many.num_rows == one.num_rows
+
+
+def test_a_reader_dropped_early_stops_its_threads(demo):
+    for _ in range(20):
+        reader = kreplay.read(demo, ["metrics", "orders"], threads=4, batch_records=10)
+        next(iter(reader))
+        del reader
+    with pytest.raises(ValueError, match="threads"):
+        kreplay.read(demo, "metrics", threads=0)
 
 
 def test_ls_gives_log_start_and_end(demo):
@@ -141,6 +173,34 @@ def test_corruption_raises_after_the_valid_records(name, tmp_path):
     assert str(error["batch_base_offset"]) in message
     # No valid record is lost before the damage.
     assert seen == list(range(info["records"]))
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self/maps").exists(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize("name", ["v2-uncompressed", "v2-offset-gaps"])
+def test_view_columns_point_into_the_mapped_segments(name):
+    """layout="view" copies no value of an uncompressed segment: every data
+    buffer of the value column lies inside a read-only map of one of the
+    partition's .log files."""
+    case = ROOT / "fixtures/conformance/corpus" / name
+    reader = kreplay.read(case, topics_of(case), layout="view", threads=1)
+    batches = list(reader)
+    maps = []
+    for line in pathlib.Path("/proc/self/maps").read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5].endswith(".log") and str(case) in fields[5]:
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            maps.append((start, end, fields[1]))
+    assert maps, f"no segment of {case} is mapped"
+    long_values = 0
+    for batch in batches:
+        values = batch.column("value")
+        data = values.buffers()[2:]
+        long_values += sum(len(v) for v in values.to_pylist() if v is not None and len(v) > 12)
+        for buffer in data:
+            assert any(start <= buffer.address and buffer.address + buffer.size <= end
+                       and perms.startswith("r") and "w" not in perms
+                       for start, end, perms in maps), hex(buffer.address)
+    assert long_values > 0
 
 
 def test_the_default_schema_is_exports():
