@@ -8,7 +8,7 @@ use std::io;
 use arrow_array::RecordBatch as ArrowBatch;
 
 use super::FormatWriter;
-use crate::arrow::ArrowRecordBuilder;
+use crate::arrow::{ArrowRecordBuilder, BinaryLayout};
 use crate::consumer::ConsumerBatch;
 use crate::record::Record;
 
@@ -34,10 +34,11 @@ pub(super) struct Batched<W> {
 }
 
 impl<W: BatchWriter> Batched<W> {
-    pub(super) fn new(writer: W) -> Self {
+    /// Rows built with `key` and `value` in `layout` for `writer`.
+    pub(super) fn new(writer: W, layout: BinaryLayout) -> Self {
         Batched {
             writer,
-            rows: ArrowRecordBuilder::new(),
+            rows: ArrowRecordBuilder::with_layout(layout),
         }
     }
 

@@ -11,7 +11,7 @@ use arrow_array::RecordBatch as ArrowBatch;
 
 use super::batched::{BatchWriter, Batched};
 use super::{FileFormat, FormatWriter};
-use crate::arrow::schema;
+use crate::arrow::{schema, BinaryLayout};
 
 /// Arrow IPC files (see the module docs).
 #[derive(Debug, Clone, Copy, Default)]
@@ -28,7 +28,8 @@ impl FileFormat for ArrowIpc {
             written: 0,
         };
         let writer = FileWriter::try_new(out, &schema()).map_err(io::Error::other)?;
-        Ok(Box::new(Batched::new(writer)))
+        // IPC writes the batches' own types: `binary`, as every reader takes.
+        Ok(Box::new(Batched::new(writer, BinaryLayout::Binary)))
     }
 }
 
