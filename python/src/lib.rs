@@ -5,6 +5,8 @@
 //!
 //! The Python package (`python/kreplay`) wraps this in its public API.
 
+mod consumer;
+
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -320,6 +322,7 @@ fn _kreplay(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_stream, m)?)?;
     m.add_function(wrap_pyfunction!(list_partitions, m)?)?;
     m.add_function(wrap_pyfunction!(schema_capsule, m)?)?;
+    consumer::register(m)?;
     m.add("KreplayError", m.py().get_type::<KreplayError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
