@@ -73,47 +73,100 @@ pub struct RawConsumer {
     state: Mutex<State>,
 }
 
+/// The entry of `tp` in a list of per-partition offsets.
+fn offset_of(list: &[(TopicPartition, i64)], tp: &TopicPartition) -> Option<i64> {
+    list.iter()
+        .find(|(t, _)| t == tp)
+        .map(|(_, offset)| *offset)
+}
+
 /// One poll: at most `max_records` records of the engine's poll go into
-/// the batch; the partitions whose records were left out are sought back
-/// to the first one left out, so that the next poll returns it (the
+/// the batch. The partitions whose records were left out are sought back
+/// to the first one left out, so that the next poll returns it: the
 /// position, and what `commit()` stores, is always just past what was
-/// returned).
+/// returned.
+///
+/// A record that fails to decode stops the batch there: the records before
+/// it are returned, its partition is sought back to it (so the next poll
+/// meets the error again, as a Kafka consumer does until it seeks past),
+/// and the error is raised now when nothing came before it. An error the
+/// partition of which cannot be sought back (a batch header the poll could
+/// not parse) is returned to be raised by the next poll.
 fn poll_batch(
     consumer: &mut Consumer,
     builder: &mut ArrowRecordBuilder,
     max_records: usize,
     timeout: Duration,
 ) -> kreplay::Result<(ArrowBatch, Option<kreplay::Error>)> {
+    // Where each partition stood before the poll: where a partition that
+    // fails before any of its records was returned goes back to.
+    let before: Vec<(TopicPartition, i64)> = consumer
+        .assignment()
+        .into_iter()
+        .filter_map(|tp| {
+            let position = consumer.position(&tp).ok()?;
+            Some((tp, position))
+        })
+        .collect();
     let mut left_out: Vec<(TopicPartition, i64)> = Vec::new();
+    // Per partition, the offset after the last record returned.
+    let mut returned: Vec<(TopicPartition, i64)> = Vec::new();
     let mut failed = None;
+    let mut raise_later = false;
+    let mut stopped = false;
     let mut taken = 0usize;
     {
         let polled = consumer.poll(timeout)?;
-        'batches: for batch in polled.batches() {
+        for batch in polled.batches() {
             let batch = match batch {
                 Ok(batch) => batch,
                 Err(error) => {
-                    failed = Some(error);
+                    // The engine ends the poll's batches here.
+                    if failed.is_none() {
+                        failed = Some(error);
+                        raise_later = true;
+                    }
                     break;
                 }
             };
             let tp = batch.topic_partition();
+            let mut next = None;
             for record in batch.records() {
                 let record = match record {
                     Ok(record) => record,
                     Err(error) => {
-                        failed = Some(error);
-                        break 'batches;
+                        if offset_of(&left_out, tp).is_none() {
+                            let resume = next
+                                .or_else(|| offset_of(&returned, tp))
+                                .or_else(|| offset_of(&before, tp));
+                            match resume {
+                                Some(offset) => left_out.push((tp.clone(), offset)),
+                                None => raise_later = true,
+                            }
+                        }
+                        if failed.is_none() {
+                            failed = Some(error);
+                        }
+                        stopped = true;
+                        break;
                     }
                 };
-                if taken == max_records {
-                    if !left_out.iter().any(|(t, _)| t == tp) {
+                if stopped || taken == max_records {
+                    stopped = true;
+                    if offset_of(&left_out, tp).is_none() {
                         left_out.push((tp.clone(), record.offset()));
                     }
-                    continue 'batches;
+                    break;
                 }
                 builder.append(tp, batch.header(), &record);
                 taken += 1;
+                next = Some(record.offset().saturating_add(1));
+            }
+            if let Some(next) = next {
+                match returned.iter_mut().find(|(t, _)| t == tp) {
+                    Some(entry) => entry.1 = next,
+                    None => returned.push((tp.clone(), next)),
+                }
             }
         }
     }
@@ -123,7 +176,8 @@ fn poll_batch(
     match failed {
         // Nothing came before the error: raise it now.
         Some(error) if builder.is_empty() => Err(error),
-        failed => Ok((builder.finish(), failed)),
+        Some(error) => Ok((builder.finish(), raise_later.then_some(error))),
+        None => Ok((builder.finish(), None)),
     }
 }
 
