@@ -88,11 +88,14 @@ def test_iteration_yields_every_record(demo):
     assert sorted(keys(got)) == sorted(keys(kreplay.read(demo, "metrics").read_all()))
 
 
-def test_one_group_splits_the_partitions_and_delivers_each_record_once(demo, tmp_path):
+@pytest.mark.parametrize("assignor", ["range", "roundrobin", "sticky", "cooperative-sticky"])
+def test_one_group_splits_the_partitions_and_delivers_each_record_once(demo, tmp_path, assignor):
     state = tmp_path / "state"
     everything = sorted(keys(kreplay.read(demo, "metrics").read_all()))
-    a = kreplay.Consumer(demo, group_id="g", state_dir=state, max_poll_records=100)
-    b = kreplay.Consumer(demo, group_id="g", state_dir=state, max_poll_records=100)
+    a, b = (
+        kreplay.Consumer(demo, group_id="g", state_dir=state, max_poll_records=100,
+                         partition_assignment_strategy=assignor, group_instance_id=name)
+        for name in ("a", "b"))
     a.subscribe("metrics")
     b.subscribe("metrics")
     assert a.member_id and b.member_id and a.member_id != b.member_id
@@ -148,7 +151,7 @@ def test_groups_are_independent_and_a_commit_is_where_the_group_resumes(demo, tm
         assert c.committed([("metrics", 0)]) == {("metrics", 0): None}
         c.assign([("metrics", 0)])
         assert keys(table(drain(c))) == expected
-        c.commit({("metrics", 0): 5})
+        c.commit({("metrics", 0): (5, "halfway")})  # (offset, metadata)
         assert c.committed([("metrics", 0)]) == {("metrics", 0): 5}
     # g1's commit was not moved by g2's.
     with kreplay.Consumer(demo, group_id="g1", state_dir=state) as c:
