@@ -22,9 +22,10 @@ from typing import Iterable, List, Optional, Sequence, Union
 import pyarrow as pa
 
 from . import _kreplay
+from ._consumer import Consumer
 from ._kreplay import KreplayError
 
-__all__ = ["KreplayError", "PartitionInfo", "SCHEMA", "ls", "read", "schema"]
+__all__ = ["Consumer", "KreplayError", "PartitionInfo", "SCHEMA", "ls", "read", "schema"]
 __version__ = _kreplay.__version__
 
 PathLike = Union[str, "os.PathLike[str]"]

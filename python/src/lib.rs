@@ -5,6 +5,7 @@
 //!
 //! The Python package (`python/kreplay`) wraps this in its public API.
 
+mod consumer;
 mod read;
 
 use std::path::PathBuf;
@@ -207,6 +208,7 @@ fn _kreplay(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_stream, m)?)?;
     m.add_function(wrap_pyfunction!(list_partitions, m)?)?;
     m.add_function(wrap_pyfunction!(schema_capsule, m)?)?;
+    consumer::register(m)?;
     m.add("KreplayError", m.py().get_type::<KreplayError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
