@@ -9,8 +9,8 @@ use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use kreplay::{
-    Assignor, AutoOffsetReset, Compression, ConsumerConfig, IoMode, IsolationLevel, ReadOptions,
-    ReadStrategy, VerifyOptions,
+    Assignor, AutoOffsetReset, Compression, ConsumerConfig, IoMode, IsolationLevel, OnDamage,
+    ReadOptions, ReadStrategy, VerifyOptions,
 };
 
 use crate::output::BytesEncoding;
@@ -676,6 +676,11 @@ struct ConsumeArgs {
     /// Kafka's isolation.level: read_committed hides aborted transactions and stops at the first open one.
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = IsolationArg::ReadUncommitted)]
     isolation_level: IsolationArg,
+    /// On a segment that ends in a partial batch before the next segment: skip
+    /// (report the file, position and missing offsets, read on, exit 1 at the end)
+    /// or stop there (exit 1 after the records before it).
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = OnDamageArg::Skip)]
+    on_damage: OnDamageArg,
     /// Kafka's max.poll.records: records per poll (and per commit with --group).
     #[arg(long, value_name = "N", default_value_t = 500, value_parser = parse_at_least_one)]
     max_poll_records: usize,
@@ -771,6 +776,14 @@ fn parse_retries(s: &str) -> Result<u32, String> {
 fn parse_backoff(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s)
         .map_err(|e| format!("'{s}' is not a duration such as 200ms, 2s or 1m: {e}"))
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OnDamageArg {
+    /// Report the damage, read on with the next segment, exit 1 at the end.
+    Skip,
+    /// Stop at the damage with an error (exit 1).
+    Stop,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -1311,6 +1324,10 @@ impl ConsumeArgs {
         consumer.read_strategy = read.strategy;
         consumer.max_inflated_bytes = read.max_inflated_bytes;
         consumer.follow = at_end == AtEnd::Follow;
+        consumer.on_damage = match self.on_damage {
+            OnDamageArg::Skip => OnDamage::Skip,
+            OnDamageArg::Stop => OnDamage::Stop,
+        };
         consumer.isolation_level = match self.isolation_level {
             IsolationArg::ReadUncommitted => IsolationLevel::ReadUncommitted,
             IsolationArg::ReadCommitted => IsolationLevel::ReadCommitted,

@@ -107,9 +107,18 @@ fn run_member(config: &ConsumeConfig) -> anyhow::Result<Status> {
         records_left: config.max_records,
         written: 0,
         idle_committed: false,
+        damaged: false,
         diagnostics,
     };
-    let status = session.run(&mut consumer, config)?;
+    let mut status = session.run(&mut consumer, config)?;
+    for damage in consumer.take_damage() {
+        session.diagnostics.error(&damage);
+        session.damaged = true;
+    }
+    if session.damaged {
+        // Every valid record was delivered; the gaps were reported.
+        status = status.worst(Status::DataError);
+    }
     if config.verbosity == Verbosity::Verbose {
         session
             .diagnostics
@@ -321,6 +330,8 @@ struct Session {
     /// empty poll at the end commits once: positions may have moved past
     /// control batches and aborted transactions).
     idle_committed: bool,
+    /// Damage was stepped over and reported: the run ends with status 1.
+    damaged: bool,
     diagnostics: Diagnostics,
 }
 
@@ -341,6 +352,10 @@ impl Session {
                     return Ok(Status::of_error(&error));
                 }
             };
+            for damage in consumer.take_damage() {
+                self.diagnostics.error(&damage);
+                self.damaged = true;
+            }
             if formatted.records > 0 {
                 let batch = Batch {
                     bytes: &buffer,
