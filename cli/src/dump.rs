@@ -89,10 +89,12 @@ impl Dumper<'_> {
                     }
                 };
                 if partitions.is_empty() {
-                    self.diagnostics.warning(format_args!(
-                        "{}: no partition directories found",
+                    // Dumping nothing is not a success.
+                    self.diagnostics.error(format_args!(
+                        "{}: no partition directories found: nothing to dump",
                         dir.display()
                     ));
+                    self.status = self.status.worst(Status::Failure);
                 }
                 for partition in &partitions {
                     if self.dump_partition(partition)? == Flow::Stop {
