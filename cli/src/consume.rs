@@ -30,6 +30,7 @@ use kreplay::{
 };
 
 use crate::args::{AtEnd, ConsumeConfig, StartOffset, Verbosity};
+use crate::output::format_timestamp;
 use crate::record_format::{write_text, RecordWriter, TextBytes};
 use crate::sink::{Batch, Delivery, OffsetRange, Sink};
 use crate::status::{self, Diagnostics, Status};
@@ -259,13 +260,47 @@ pub(crate) fn position(
                 // No record at or after the timestamp: the log end (as kcat).
                 let offset = match found.get(tp) {
                     Some(Some(found)) => found.offset,
-                    _ => ends.get(tp).copied().unwrap_or(0),
+                    _ => {
+                        let last = match last_timestamp(&consumer.config().log_dirs, tp) {
+                            Some(last) => {
+                                format!("its last timestamp is {last} ({})", format_timestamp(last))
+                            }
+                            None => "it has no timestamped record".to_string(),
+                        };
+                        Diagnostics::new(false).note(format_args!(
+                            "{tp}: no record at or after timestamp {timestamp} ({}); {last}: starting at its end",
+                            format_timestamp(timestamp)
+                        ));
+                        ends.get(tp).copied().unwrap_or(0)
+                    }
                 };
                 consumer.seek(tp, offset)?;
             }
         }
     }
     Ok(())
+}
+
+/// The largest batch timestamp of a partition (batch headers only), for the
+/// note of `-o s@TS` past the end; `None` when it has none or is unreadable
+/// (the note is a hint, the read itself reports any damage).
+fn last_timestamp(log_dirs: &[std::path::PathBuf], tp: &TopicPartition) -> Option<i64> {
+    let dir = log_dirs
+        .iter()
+        .filter_map(|d| kreplay::list_partitions(d).ok())
+        .flatten()
+        .find(|d| &d.topic_partition == tp)?;
+    let partition = kreplay::Partition::open(&dir, kreplay::ReadOptions::default()).ok()?;
+    let mut last = None;
+    for n in 0..partition.segments().len() {
+        let Ok(segment) = partition.open_segment(n) else {
+            continue;
+        };
+        for batch in segment.batches_from(0, false).map_while(Result::ok) {
+            last = last.max(batch.max_timestamp());
+        }
+    }
+    last
 }
 
 /// The partitions of the topics (only `partition` of each, when given), in
@@ -282,7 +317,15 @@ pub(crate) fn select_partitions(
     for topic in topics {
         let found = consumer.partitions_for(topic);
         if found.is_empty() {
-            anyhow::bail!("topic '{topic}' has no partitions in {dirs}");
+            let topics: BTreeSet<&str> =
+                consumer.partitions().map(|tp| tp.topic.as_str()).collect();
+            let topics: Vec<&str> = topics.into_iter().collect();
+            let have = if topics.is_empty() {
+                "no topics".to_string()
+            } else {
+                format!("topics: {}", topics.join(", "))
+            };
+            anyhow::bail!("topic '{topic}' has no partitions in {dirs} (it has {have})");
         }
         match partition {
             None => selected.extend(found),
