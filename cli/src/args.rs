@@ -467,6 +467,10 @@ struct DumpArgs {
     /// Log dirs, partition dirs or segment (.log) files.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// Read a file named on the command line even when its name is not a Kafka
+    /// segment name (<20-digit base offset>.log); refused otherwise.
+    #[arg(long)]
+    any_file_name: bool,
     /// Print every record of every batch, not only batch headers.
     #[arg(long)]
     deep_iteration: bool,
@@ -512,6 +516,10 @@ struct VerifyArgs {
     /// Log dirs, partition dirs or segment (.log) files.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// Read a file named on the command line even when its name is not a Kafka
+    /// segment name (<20-digit base offset>.log); refused otherwise.
+    #[arg(long)]
+    any_file_name: bool,
     /// One JSON object per line: per segment, then a summary.
     #[arg(long)]
     json: bool,
@@ -954,6 +962,7 @@ pub enum DumpLevel {
 #[derive(Debug, Clone)]
 pub struct DumpConfig {
     pub paths: Vec<PathBuf>,
+    pub segment_names: SegmentNames,
     pub level: DumpLevel,
     pub format: Format,
     pub bytes: BytesEncoding,
@@ -966,8 +975,28 @@ pub struct DumpConfig {
 #[derive(Debug, Clone)]
 pub struct VerifyConfig {
     pub paths: Vec<PathBuf>,
+    pub segment_names: SegmentNames,
     pub format: Format,
     pub options: VerifyOptions,
+}
+
+/// Which file names `dump` and `verify` read when a file is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentNames {
+    /// Only `<20-digit base offset>.log` (and `.log.swap`).
+    Kafka,
+    /// Any name, with a warning (`--any-file-name`).
+    Any,
+}
+
+impl SegmentNames {
+    fn of(any_file_name: bool) -> SegmentNames {
+        if any_file_name {
+            SegmentNames::Any
+        } else {
+            SegmentNames::Kafka
+        }
+    }
 }
 
 /// Whether `gen` may write into a non-empty directory.
@@ -1424,6 +1453,7 @@ impl TryFrom<Cmd> for Command {
                 read: a.read.options(a.check_crcs),
                 start_offset: a.offset,
                 max_records: a.max_records,
+                segment_names: SegmentNames::of(a.any_file_name),
                 paths: a.paths,
             }),
             Cmd::Verify(a) => {
@@ -1435,6 +1465,7 @@ impl TryFrom<Cmd> for Command {
                         max_inflated_bytes: read.max_inflated_bytes,
                         check_indexes: !a.skip_indexes,
                     },
+                    segment_names: SegmentNames::of(a.any_file_name),
                     paths: a.paths,
                 })
             }

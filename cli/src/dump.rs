@@ -105,6 +105,11 @@ impl Dumper<'_> {
             }
             LogPath::PartitionDir(partition) => self.dump_partition(&partition),
             LogPath::Segment(file) => {
+                if !crate::segment_name::accept(&file, self.config.segment_names, &self.diagnostics)
+                {
+                    self.status = self.status.worst(Status::Failure);
+                    return Ok(Flow::Continue);
+                }
                 let segment = match Segment::open(&file, self.config.read.strategy) {
                     Ok(segment) => segment,
                     Err(error) => {

@@ -68,7 +68,13 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<Status> {
                 Ok(p) => targets.push(Target::Partition(p)),
                 Err(e) => fail(&e, &mut status),
             },
-            Ok(LogPath::Segment(file)) => targets.push(Target::Segment(file)),
+            Ok(LogPath::Segment(file)) => {
+                if crate::segment_name::accept(&file, config.segment_names, &diagnostics) {
+                    targets.push(Target::Segment(file));
+                } else {
+                    status = status.worst(Status::Failure);
+                }
+            }
             Err(e) => fail(&e, &mut status),
         }
     }
