@@ -22,7 +22,7 @@
 //! was committed right after, so the next owner starts exactly after it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use kreplay::{
@@ -92,9 +92,14 @@ fn run_member(config: &ConsumeConfig) -> anyhow::Result<Status> {
     if config.verbosity == Verbosity::Verbose {
         match consumer.member_id() {
             Some(member) => diagnostics.note(format_args!(
-                "joined group '{}' as member {member}, prefetch {}",
+                "joined group '{}' as member {member}, prefetch {}, state dir {}",
                 config.consumer.group_id.as_deref().unwrap_or_default(),
-                consumer.io_mode()
+                consumer.io_mode(),
+                config
+                    .consumer
+                    .state_dir
+                    .as_deref()
+                    .map_or_else(|| "-".into(), |d| d.display().to_string())
             )),
             None => diagnostics.note(format_args!(
                 "consuming {} partition(s), prefetch {}",
@@ -176,11 +181,10 @@ impl Listener {
             return;
         }
         let names: Vec<String> = partitions.iter().map(ToString::to_string).collect();
-        let micros = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros());
+        // RFC 3339 in UTC, to the microsecond: members' notes order across processes.
+        let at = humantime::format_rfc3339_micros(SystemTime::now());
         self.diagnostics.note(format_args!(
-            "group member {} generation {}: {what} {} (at {micros} us)",
+            "group member {} generation {}: {what} {} (at {at})",
             consumer.member_id().unwrap_or("-"),
             consumer.generation().unwrap_or(0),
             names.join(",")
