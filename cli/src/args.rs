@@ -716,7 +716,8 @@ struct ConsumeArgs {
     /// --group, commit them once CMD exits 0 (see below).
     #[arg(long, value_name = "CMD", value_parser = parse_exec_command)]
     exec: Option<String>,
-    /// Members of the group to run in this process, as threads (each with its own fetcher and sink).
+    /// Members of the group to run in this process, as threads (each with its own fetcher and sink:
+    /// with --exec, up to N commands run at once; see --exec-concurrency).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_at_least_one, requires = "group")]
     members: usize,
     /// Kafka's partition.assignment.strategy: range, roundrobin, sticky or cooperative-sticky.
@@ -743,6 +744,11 @@ struct ConsumeArgs {
     /// The wait before the first retry, doubled before each next one (at most 1m), e.g. 200ms, 2s, 1m.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_backoff, allow_hyphen_values = true, requires = "exec")]
     retry_backoff: Duration,
+    /// At most N --exec commands of this process's --members run at once (default: one per
+    /// member, all at once); 1 makes the members' sinks take turns, for a CMD that is not
+    /// safe to run concurrently (e.g. `cat >> file` interleaves lines).
+    #[arg(long, value_name = "N", value_parser = parse_at_least_one, requires = "exec")]
+    exec_concurrency: Option<usize>,
     /// Notes on stderr: the prefetch mode, a summary at the end.
     #[arg(short = 'v', long)]
     verbose: bool,
@@ -1378,6 +1384,7 @@ impl ConsumeArgs {
                 command,
                 retries: self.retries,
                 retry_backoff: self.retry_backoff,
+                concurrency: self.exec_concurrency,
             }),
             None => SinkConfig::Stdout,
         };
