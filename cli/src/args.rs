@@ -9,8 +9,8 @@ use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use kreplay::{
-    Assignor, AutoOffsetReset, Compression, ConsumerConfig, IoMode, IsolationLevel, ReadOptions,
-    ReadStrategy, VerifyOptions,
+    Assignor, AutoOffsetReset, Compression, ConsumerConfig, IoMode, IsolationLevel, OnDamage,
+    ReadOptions, ReadStrategy, VerifyOptions,
 };
 
 use crate::output::BytesEncoding;
@@ -467,6 +467,10 @@ struct DumpArgs {
     /// Log dirs, partition dirs or segment (.log) files.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// Read a file named on the command line even when its name is not a Kafka
+    /// segment name (<20-digit base offset>.log); refused otherwise.
+    #[arg(long)]
+    any_file_name: bool,
     /// Print every record of every batch, not only batch headers.
     #[arg(long)]
     deep_iteration: bool,
@@ -512,6 +516,10 @@ struct VerifyArgs {
     /// Log dirs, partition dirs or segment (.log) files.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// Read a file named on the command line even when its name is not a Kafka
+    /// segment name (<20-digit base offset>.log); refused otherwise.
+    #[arg(long)]
+    any_file_name: bool,
     /// One JSON object per line: per segment, then a summary.
     #[arg(long)]
     json: bool,
@@ -676,6 +684,11 @@ struct ConsumeArgs {
     /// Kafka's isolation.level: read_committed hides aborted transactions and stops at the first open one.
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = IsolationArg::ReadUncommitted)]
     isolation_level: IsolationArg,
+    /// On a segment that ends in a partial batch before the next segment: skip
+    /// (report the file, position and missing offsets, read on, exit 1 at the end)
+    /// or stop there (exit 1 after the records before it).
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = OnDamageArg::Skip)]
+    on_damage: OnDamageArg,
     /// Kafka's max.poll.records: records per poll (and per commit with --group).
     #[arg(long, value_name = "N", default_value_t = 500, value_parser = parse_at_least_one)]
     max_poll_records: usize,
@@ -703,7 +716,8 @@ struct ConsumeArgs {
     /// --group, commit them once CMD exits 0 (see below).
     #[arg(long, value_name = "CMD", value_parser = parse_exec_command)]
     exec: Option<String>,
-    /// Members of the group to run in this process, as threads (each with its own fetcher and sink).
+    /// Members of the group to run in this process, as threads (each with its own fetcher and sink:
+    /// with --exec, up to N commands run at once; see --exec-concurrency).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_at_least_one, requires = "group")]
     members: usize,
     /// Kafka's partition.assignment.strategy: range, roundrobin, sticky or cooperative-sticky.
@@ -730,6 +744,11 @@ struct ConsumeArgs {
     /// The wait before the first retry, doubled before each next one (at most 1m), e.g. 200ms, 2s, 1m.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_backoff, allow_hyphen_values = true, requires = "exec")]
     retry_backoff: Duration,
+    /// At most N --exec commands of this process's --members run at once (default: one per
+    /// member, all at once); 1 makes the members' sinks take turns, for a CMD that is not
+    /// safe to run concurrently (e.g. `cat >> file` interleaves lines).
+    #[arg(long, value_name = "N", value_parser = parse_at_least_one, requires = "exec")]
+    exec_concurrency: Option<usize>,
     /// Notes on stderr: the prefetch mode, a summary at the end.
     #[arg(short = 'v', long)]
     verbose: bool,
@@ -771,6 +790,14 @@ fn parse_retries(s: &str) -> Result<u32, String> {
 fn parse_backoff(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s)
         .map_err(|e| format!("'{s}' is not a duration such as 200ms, 2s or 1m: {e}"))
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OnDamageArg {
+    /// Report the damage, read on with the next segment, exit 1 at the end.
+    Skip,
+    /// Stop at the damage with an error (exit 1).
+    Stop,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -941,6 +968,7 @@ pub enum DumpLevel {
 #[derive(Debug, Clone)]
 pub struct DumpConfig {
     pub paths: Vec<PathBuf>,
+    pub segment_names: SegmentNames,
     pub level: DumpLevel,
     pub format: Format,
     pub bytes: BytesEncoding,
@@ -953,8 +981,28 @@ pub struct DumpConfig {
 #[derive(Debug, Clone)]
 pub struct VerifyConfig {
     pub paths: Vec<PathBuf>,
+    pub segment_names: SegmentNames,
     pub format: Format,
     pub options: VerifyOptions,
+}
+
+/// Which file names `dump` and `verify` read when a file is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentNames {
+    /// Only `<20-digit base offset>.log` (and `.log.swap`).
+    Kafka,
+    /// Any name, with a warning (`--any-file-name`).
+    Any,
+}
+
+impl SegmentNames {
+    fn of(any_file_name: bool) -> SegmentNames {
+        if any_file_name {
+            SegmentNames::Any
+        } else {
+            SegmentNames::Kafka
+        }
+    }
 }
 
 /// Whether `gen` may write into a non-empty directory.
@@ -1311,6 +1359,10 @@ impl ConsumeArgs {
         consumer.read_strategy = read.strategy;
         consumer.max_inflated_bytes = read.max_inflated_bytes;
         consumer.follow = at_end == AtEnd::Follow;
+        consumer.on_damage = match self.on_damage {
+            OnDamageArg::Skip => OnDamage::Skip,
+            OnDamageArg::Stop => OnDamage::Stop,
+        };
         consumer.isolation_level = match self.isolation_level {
             IsolationArg::ReadUncommitted => IsolationLevel::ReadUncommitted,
             IsolationArg::ReadCommitted => IsolationLevel::ReadCommitted,
@@ -1332,6 +1384,7 @@ impl ConsumeArgs {
                 command,
                 retries: self.retries,
                 retry_backoff: self.retry_backoff,
+                concurrency: self.exec_concurrency,
             }),
             None => SinkConfig::Stdout,
         };
@@ -1407,6 +1460,7 @@ impl TryFrom<Cmd> for Command {
                 read: a.read.options(a.check_crcs),
                 start_offset: a.offset,
                 max_records: a.max_records,
+                segment_names: SegmentNames::of(a.any_file_name),
                 paths: a.paths,
             }),
             Cmd::Verify(a) => {
@@ -1418,6 +1472,7 @@ impl TryFrom<Cmd> for Command {
                         max_inflated_bytes: read.max_inflated_bytes,
                         check_indexes: !a.skip_indexes,
                     },
+                    segment_names: SegmentNames::of(a.any_file_name),
                     paths: a.paths,
                 })
             }

@@ -22,7 +22,7 @@
 //! was committed right after, so the next owner starts exactly after it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use kreplay::{
@@ -30,6 +30,7 @@ use kreplay::{
 };
 
 use crate::args::{AtEnd, ConsumeConfig, StartOffset, Verbosity};
+use crate::output::format_timestamp;
 use crate::record_format::{write_text, RecordWriter, TextBytes};
 use crate::sink::{Batch, Delivery, OffsetRange, Sink};
 use crate::status::{self, Diagnostics, Status};
@@ -91,9 +92,14 @@ fn run_member(config: &ConsumeConfig) -> anyhow::Result<Status> {
     if config.verbosity == Verbosity::Verbose {
         match consumer.member_id() {
             Some(member) => diagnostics.note(format_args!(
-                "joined group '{}' as member {member}, prefetch {}",
+                "joined group '{}' as member {member}, prefetch {}, state dir {}",
                 config.consumer.group_id.as_deref().unwrap_or_default(),
-                consumer.io_mode()
+                consumer.io_mode(),
+                config
+                    .consumer
+                    .state_dir
+                    .as_deref()
+                    .map_or_else(|| "-".into(), |d| d.display().to_string())
             )),
             None => diagnostics.note(format_args!(
                 "consuming {} partition(s), prefetch {}",
@@ -107,9 +113,18 @@ fn run_member(config: &ConsumeConfig) -> anyhow::Result<Status> {
         records_left: config.max_records,
         written: 0,
         idle_committed: false,
+        damaged: false,
         diagnostics,
     };
-    let status = session.run(&mut consumer, config)?;
+    let mut status = session.run(&mut consumer, config)?;
+    for damage in consumer.take_damage() {
+        session.diagnostics.error(&damage);
+        session.damaged = true;
+    }
+    if session.damaged {
+        // Every valid record was delivered; the gaps were reported.
+        status = status.worst(Status::DataError);
+    }
     if config.verbosity == Verbosity::Verbose {
         session
             .diagnostics
@@ -166,11 +181,10 @@ impl Listener {
             return;
         }
         let names: Vec<String> = partitions.iter().map(ToString::to_string).collect();
-        let micros = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros());
+        // RFC 3339 in UTC, to the microsecond: members' notes order across processes.
+        let at = humantime::format_rfc3339_micros(SystemTime::now());
         self.diagnostics.note(format_args!(
-            "group member {} generation {}: {what} {} (at {micros} us)",
+            "group member {} generation {}: {what} {} (at {at})",
             consumer.member_id().unwrap_or("-"),
             consumer.generation().unwrap_or(0),
             names.join(",")
@@ -250,13 +264,47 @@ pub(crate) fn position(
                 // No record at or after the timestamp: the log end (as kcat).
                 let offset = match found.get(tp) {
                     Some(Some(found)) => found.offset,
-                    _ => ends.get(tp).copied().unwrap_or(0),
+                    _ => {
+                        let last = match last_timestamp(&consumer.config().log_dirs, tp) {
+                            Some(last) => {
+                                format!("its last timestamp is {last} ({})", format_timestamp(last))
+                            }
+                            None => "it has no timestamped record".to_string(),
+                        };
+                        Diagnostics::new(false).note(format_args!(
+                            "{tp}: no record at or after timestamp {timestamp} ({}); {last}: starting at its end",
+                            format_timestamp(timestamp)
+                        ));
+                        ends.get(tp).copied().unwrap_or(0)
+                    }
                 };
                 consumer.seek(tp, offset)?;
             }
         }
     }
     Ok(())
+}
+
+/// The largest batch timestamp of a partition (batch headers only), for the
+/// note of `-o s@TS` past the end; `None` when it has none or is unreadable
+/// (the note is a hint, the read itself reports any damage).
+fn last_timestamp(log_dirs: &[std::path::PathBuf], tp: &TopicPartition) -> Option<i64> {
+    let dir = log_dirs
+        .iter()
+        .filter_map(|d| kreplay::list_partitions(d).ok())
+        .flatten()
+        .find(|d| &d.topic_partition == tp)?;
+    let partition = kreplay::Partition::open(&dir, kreplay::ReadOptions::default()).ok()?;
+    let mut last = None;
+    for n in 0..partition.segments().len() {
+        let Ok(segment) = partition.open_segment(n) else {
+            continue;
+        };
+        for batch in segment.batches_from(0, false).map_while(Result::ok) {
+            last = last.max(batch.max_timestamp());
+        }
+    }
+    last
 }
 
 /// The partitions of the topics (only `partition` of each, when given), in
@@ -273,7 +321,15 @@ pub(crate) fn select_partitions(
     for topic in topics {
         let found = consumer.partitions_for(topic);
         if found.is_empty() {
-            anyhow::bail!("topic '{topic}' has no partitions in {dirs}");
+            let topics: BTreeSet<&str> =
+                consumer.partitions().map(|tp| tp.topic.as_str()).collect();
+            let topics: Vec<&str> = topics.into_iter().collect();
+            let have = if topics.is_empty() {
+                "no topics".to_string()
+            } else {
+                format!("topics: {}", topics.join(", "))
+            };
+            anyhow::bail!("topic '{topic}' has no partitions in {dirs} (it has {have})");
         }
         match partition {
             None => selected.extend(found),
@@ -321,6 +377,8 @@ struct Session {
     /// empty poll at the end commits once: positions may have moved past
     /// control batches and aborted transactions).
     idle_committed: bool,
+    /// Damage was stepped over and reported: the run ends with status 1.
+    damaged: bool,
     diagnostics: Diagnostics,
 }
 
@@ -341,6 +399,10 @@ impl Session {
                     return Ok(Status::of_error(&error));
                 }
             };
+            for damage in consumer.take_damage() {
+                self.diagnostics.error(&damage);
+                self.damaged = true;
+            }
             if formatted.records > 0 {
                 let batch = Batch {
                     bytes: &buffer,

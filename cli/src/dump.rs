@@ -89,10 +89,12 @@ impl Dumper<'_> {
                     }
                 };
                 if partitions.is_empty() {
-                    self.diagnostics.warning(format_args!(
-                        "{}: no partition directories found",
+                    // Dumping nothing is not a success.
+                    self.diagnostics.error(format_args!(
+                        "{}: no partition directories found: nothing to dump",
                         dir.display()
                     ));
+                    self.status = self.status.worst(Status::Failure);
                 }
                 for partition in &partitions {
                     if self.dump_partition(partition)? == Flow::Stop {
@@ -103,6 +105,11 @@ impl Dumper<'_> {
             }
             LogPath::PartitionDir(partition) => self.dump_partition(&partition),
             LogPath::Segment(file) => {
+                if !crate::segment_name::accept(&file, self.config.segment_names, &self.diagnostics)
+                {
+                    self.status = self.status.worst(Status::Failure);
+                    return Ok(Flow::Continue);
+                }
                 let segment = match Segment::open(&file, self.config.read.strategy) {
                     Ok(segment) => segment,
                     Err(error) => {

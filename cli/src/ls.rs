@@ -194,13 +194,13 @@ fn scan_segment(
 ) -> kreplay::Result<(SegmentStats, Option<kreplay::Error>)> {
     let segment = partition.open_segment(n)?;
     let strategy = partition.options().strategy;
-    let (_, offset_status) = OffsetIndex::open(
+    let (offset_index, offset_status) = OffsetIndex::open(
         &file.index_path("index"),
         strategy,
         file.base_offset,
         segment.size(),
     );
-    let (_, time_status) = TimeIndex::open(
+    let (time_index, time_status) = TimeIndex::open(
         &file.index_path("timeindex"),
         strategy,
         file.base_offset,
@@ -223,6 +223,8 @@ fn scan_segment(
         corrupt_at: None,
     };
     let mut error = None;
+    // The end of the last complete batch.
+    let mut valid_end = 0u64;
     let mut batches = segment.batches_from(0, false);
     let timestamps = |stats: &mut SegmentStats, low: Option<i64>, high: Option<i64>| {
         if let Some(low) = low {
@@ -281,6 +283,7 @@ fn scan_segment(
                 }
             }
         };
+        valid_end = batch.position + batch.size_in_bytes() as u64;
         stats.batches += 1;
         stats.records += records;
         stats.first_offset.get_or_insert(first_offset);
@@ -291,6 +294,30 @@ fn scan_segment(
         Some(SegmentEnd::TornTail(tail)) => stats.torn_tail = Some(*tail),
         Some(SegmentEnd::Corrupt { position }) => stats.corrupt_at = Some(*position),
         _ => {}
+    }
+    // The cheap checks verify makes too: an entry past the last complete
+    // batch or the last offset cannot be used (readers scan there).
+    let offset_past_end = offset_index.as_ref().is_some_and(|index| {
+        index.entries().any(|e| {
+            u64::from(e.position) >= valid_end
+                || stats.last_offset.is_none_or(|last| e.offset > last)
+        })
+    });
+    if offset_past_end {
+        stats.index = stats.index.max(IndexHealth::RebuiltByScan);
+        stats.offset_index = format!(
+            "{}; entries past the last complete batch",
+            stats.offset_index
+        );
+    }
+    let time_past_end = time_index.as_ref().is_some_and(|index| {
+        index
+            .entries()
+            .any(|e| stats.last_offset.is_none_or(|last| e.offset > last))
+    });
+    if time_past_end {
+        stats.index = stats.index.max(IndexHealth::RebuiltByScan);
+        stats.time_index = format!("{}; entries past the last offset", stats.time_index);
     }
     Ok((stats, error))
 }

@@ -14,6 +14,7 @@ mod group;
 mod ls;
 mod output;
 mod record_format;
+mod segment_name;
 mod sink;
 mod status;
 mod verify;

@@ -30,6 +30,7 @@ use std::io::{self, Stdout, Write};
 use std::os::fd::AsFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use kreplay::TopicPartition;
@@ -58,6 +59,9 @@ pub struct ExecConfig {
     pub retries: u32,
     /// The wait before the first retry; doubled before each next one.
     pub retry_backoff: Duration,
+    /// How many `--exec` commands this process's members run at once
+    /// (`--exec-concurrency`); `None`: one per member, all at once.
+    pub concurrency: Option<usize>,
 }
 
 /// The offsets of the first and last records of one partition in a batch.
@@ -169,8 +173,14 @@ impl Exec {
         }
     }
 
-    /// One run of the command on `batch`.
+    /// One run of the command on `batch`, in turn with the other members'
+    /// runs under `--exec-concurrency`.
     fn run(&self, batch: &Batch<'_>, attempt: u32) -> Result<(), Failure> {
+        let _slot = self.config.concurrency.map(ExecSlot::take);
+        self.run_now(batch, attempt)
+    }
+
+    fn run_now(&self, batch: &Batch<'_>, attempt: u32) -> Result<(), Failure> {
         // The command's stdout goes to our stderr: kreplay's stdout stays
         // empty with --exec.
         let stdout = io::stderr()
@@ -217,6 +227,36 @@ impl Exec {
 fn backoff(base: Duration, retry: u32) -> Duration {
     let factor = 2u32.saturating_pow(retry.saturating_sub(1));
     base.saturating_mul(factor).min(MAX_BACKOFF.max(base))
+}
+
+/// The `--exec` commands running in this process (members are threads of
+/// it), and the wake-up of a member waiting for its turn.
+static EXEC_RUNNING: Mutex<usize> = Mutex::new(0);
+static EXEC_TURN: Condvar = Condvar::new();
+
+/// One of `--exec-concurrency` slots, held while a command runs.
+struct ExecSlot;
+
+impl ExecSlot {
+    /// Waits until fewer than `limit` commands run, then counts this one.
+    fn take(limit: usize) -> ExecSlot {
+        let mut running = EXEC_RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+        while *running >= limit.max(1) {
+            running = EXEC_TURN
+                .wait(running)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *running += 1;
+        ExecSlot
+    }
+}
+
+impl Drop for ExecSlot {
+    fn drop(&mut self) {
+        let mut running = EXEC_RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+        *running = running.saturating_sub(1);
+        EXEC_TURN.notify_one();
+    }
 }
 
 /// Why one run of an `--exec` command failed.
@@ -325,6 +365,7 @@ mod tests {
                 command: command.to_string(),
                 retries,
                 retry_backoff: Duration::ZERO,
+                concurrency: None,
             },
             group: Some("g".to_string()),
         }

@@ -48,10 +48,12 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<Status> {
             Ok(LogPath::LogDir(dir)) => match list_partitions(&dir) {
                 Ok(dirs) => {
                     if dirs.is_empty() {
-                        diagnostics.warning(format_args!(
-                            "{}: no partition directories found",
+                        // Verifying nothing is not a success.
+                        diagnostics.error(format_args!(
+                            "{}: no partition directories found: nothing to verify",
                             dir.display()
                         ));
+                        status = status.worst(Status::Failure);
                     }
                     for dir in dirs {
                         match Partition::open(&dir, read) {
@@ -66,9 +68,23 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<Status> {
                 Ok(p) => targets.push(Target::Partition(p)),
                 Err(e) => fail(&e, &mut status),
             },
-            Ok(LogPath::Segment(file)) => targets.push(Target::Segment(file)),
+            Ok(LogPath::Segment(file)) => {
+                if crate::segment_name::accept(&file, config.segment_names, &diagnostics) {
+                    targets.push(Target::Segment(file));
+                } else {
+                    status = status.worst(Status::Failure);
+                }
+            }
             Err(e) => fail(&e, &mut status),
         }
+    }
+    if targets.is_empty() {
+        // No summary: "verified 0 partitions … OK" would read as a pass.
+        if status == Status::Ok {
+            diagnostics.error("nothing to verify");
+            status = Status::Failure;
+        }
+        return Ok(status);
     }
     diagnostics.add_work(targets.iter().map(Target::bytes).sum());
 

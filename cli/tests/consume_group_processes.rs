@@ -97,7 +97,8 @@ fn events(err: &Path) -> Vec<Event> {
             let (_, rest) = rest.split_once(": ")?;
             let (what, rest) = rest.split_once(' ')?;
             let (list, at) = rest.split_once(" (at ")?;
-            let micros = at.strip_suffix(" us)")?.parse().ok()?;
+            let at = humantime::parse_rfc3339(at.strip_suffix(')')?).ok()?;
+            let micros = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_micros();
             let partitions = list
                 .split(',')
                 .filter(|s| !s.is_empty())

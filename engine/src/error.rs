@@ -128,6 +128,13 @@ pub enum Corruption {
         /// The decoder's message.
         reason: String,
     },
+    /// A segment that ends in a partial batch although a later segment
+    /// follows: a torn tail is end of data only at the end of a log.
+    #[error("{tail}, but a later segment follows")]
+    TornTailBeforeNextSegment {
+        /// The tail.
+        tail: crate::segment::TornTail,
+    },
     /// The inflated size (declared or actual) is past the configured cap.
     #[error("{codec} batch inflates past the cap of {cap} bytes")]
     InflatedTooLarge {

@@ -78,7 +78,8 @@ pub mod writer;
 pub use compression::{compress, Compression, Decompressor};
 pub use consumer::{
     AutoOffsetReset, Consumer, ConsumerBatch, ConsumerBatches, ConsumerConfig,
-    ConsumerRebalanceListener, ConsumerRecord, ConsumerRecordIter, ConsumerRecords, IsolationLevel,
+    ConsumerRebalanceListener, ConsumerRecord, ConsumerRecordIter, ConsumerRecords, Damage,
+    IsolationLevel, OnDamage,
 };
 pub use error::{Corruption, Error, Result};
 pub use group::{

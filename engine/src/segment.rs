@@ -6,10 +6,13 @@
 //! iteration ends is reported by [`Batches::end`]:
 //!
 //! - fewer than 17 bytes left, a declared length that runs past the end of
-//!   the file, or a tail of zero bytes is a torn tail ([`SegmentEnd::TornTail`]):
-//!   end of data, as after a crash mid-append or on a preallocated file;
+//!   the file (with a known magic byte and, for v2, no impossible field in
+//!   what is there of the header), or a tail of zero bytes is a torn tail
+//!   ([`SegmentEnd::TornTail`]): end of data, as after a crash mid-append or
+//!   on a preallocated file;
 //! - a length no valid log can hold (negative, below the minimum overhead,
-//!   beyond 2 GiB), an unknown magic byte, a malformed header or a CRC mismatch
+//!   beyond 2 GiB), an unknown magic byte (in a partial batch too: random
+//!   bytes or a text file are not a torn tail), a malformed header or a CRC mismatch
 //!   is corruption: the iterator yields an [`Error::Corrupt`] naming the file,
 //!   the byte position and the offset, then stops.
 
@@ -22,8 +25,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{Corruption, Error, Result};
 use crate::mmap::{Mapping, ReadStrategy};
 use crate::record::{
-    read_log_overhead, read_magic, RecordBatch, HEADER_SIZE_UP_TO_MAGIC, LOG_OVERHEAD, MAGIC_V2,
-    RECORD_OVERHEAD_V0,
+    read_log_overhead, read_magic, RecordBatch, HEADER_SIZE_UP_TO_MAGIC, LOG_OVERHEAD, MAGIC_V1,
+    MAGIC_V2, RECORD_BATCH_OVERHEAD, RECORD_OVERHEAD_V0, RECORD_OVERHEAD_V1,
 };
 
 /// The largest batch a segment can hold: Kafka positions are `i32`.
@@ -301,6 +304,11 @@ impl<'a> Batches<'a> {
         }
         let size = length as usize + LOG_OVERHEAD;
         let Some(bytes) = rest.get(..size) else {
+            // A torn tail only when what can be read of the partial batch is
+            // consistent: random bytes or a text file are not a log.
+            if let Err(kind) = check_partial_header(rest, length) {
+                return Some(Err(self.corrupt(Some(base_offset), kind)));
+            }
             self.torn(TornTailKind::PartialBatch {
                 declared_length: length,
             });
@@ -325,6 +333,61 @@ impl<'a> Batches<'a> {
         self.position += size;
         Some(Ok(FileBatch { position, batch }))
     }
+}
+
+/// Checks the header fields a partial batch (`rest`, shorter than its
+/// declared `length`) lets one read: its magic byte, and for a v2 batch
+/// whose 61-byte header is all there, the fields no writer can produce. An
+/// impossible field is corruption, not a torn tail.
+fn check_partial_header(rest: &[u8], length: i32) -> std::result::Result<(), Corruption> {
+    let magic = read_magic(rest).unwrap_or(-1);
+    if !(0..=MAGIC_V2).contains(&magic) {
+        return Err(Corruption::UnsupportedMagic(magic));
+    }
+    let minimum = match magic {
+        MAGIC_V2 => RECORD_BATCH_OVERHEAD,
+        MAGIC_V1 => LOG_OVERHEAD + RECORD_OVERHEAD_V1,
+        _ => LOG_OVERHEAD + RECORD_OVERHEAD_V0,
+    };
+    if (length as usize) + LOG_OVERHEAD < minimum {
+        return Err(Corruption::ImpossibleLength {
+            length: i64::from(length),
+            reason: "smaller than the header its magic byte needs",
+        });
+    }
+    if magic != MAGIC_V2 {
+        return Ok(());
+    }
+    let field = |at: usize| -> Option<i32> {
+        let bytes = rest.get(at..at + 4)?;
+        Some(i32::from_be_bytes(bytes.try_into().ok()?))
+    };
+    let attributes = rest
+        .get(21..23)
+        .and_then(|b| Some(u16::from_be_bytes(b.try_into().ok()?)));
+    if let Some(attributes) = attributes {
+        let codec = attributes & 0x07;
+        if codec > 4 {
+            return Err(Corruption::UnknownCodec(codec as u8));
+        }
+    }
+    if let Some(last_offset_delta) = field(23) {
+        if last_offset_delta < 0 {
+            return Err(Corruption::malformed(
+                "batch header",
+                format!("negative last offset delta {last_offset_delta}"),
+            ));
+        }
+    }
+    if let Some(records_count) = field(57) {
+        if records_count < 0 {
+            return Err(Corruption::malformed(
+                "batch header",
+                format!("negative records count {records_count}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl<'a> Iterator for Batches<'a> {
@@ -422,5 +485,32 @@ mod tests {
         let s = segment(bytes);
         let err = s.batches().next().unwrap().unwrap_err();
         assert!(err.to_string().contains("larger than a segment can hold"));
+    }
+
+    /// A partial batch whose readable header is impossible is corruption;
+    /// one whose header is consistent is a torn tail.
+    #[test]
+    fn partial_batch_with_an_impossible_header_is_corrupt() {
+        // A v2 header declaring 1000 bytes, then the file ends at 100.
+        let mut header = vec![0u8; 100];
+        header[8..12].copy_from_slice(&1000i32.to_be_bytes());
+        header[16] = 2;
+        header[60] = 3; // records count 3
+        let torn = segment(header.clone());
+        let mut b = torn.batches();
+        assert!(b.next().is_none());
+        assert!(matches!(b.end(), Some(SegmentEnd::TornTail(_))));
+        for (at, value, what) in [
+            (16, 7u8, "magic"),
+            (22, 6, "codec"),
+            (23, 0xff, "last offset delta"),
+            (57, 0x80, "records count"),
+        ] {
+            let mut bytes = header.clone();
+            bytes[at] = value;
+            let s = segment(bytes);
+            let err = s.batches().next().unwrap().unwrap_err();
+            assert!(err.to_string().contains(what), "{what}: {err}");
+        }
     }
 }

@@ -18,7 +18,7 @@ use std::thread::{self, JoinHandle, Thread};
 use std::time::Duration;
 
 use crate::compression::Decompressor;
-use crate::error::{Error, Result};
+use crate::error::{Corruption, Error, Result};
 use crate::log_dir::PartitionDir;
 use crate::mmap::Mapping;
 use crate::partition::{Partition, ReadOptions};
@@ -26,6 +26,7 @@ use crate::prefetch::{IoMode, Prefetcher};
 use crate::record::{ControlRecordType, RecordBatch};
 use crate::segment::{Segment, SegmentEnd};
 
+use super::damage::{Damage, OnDamage};
 use super::IsolationLevel;
 
 /// How long the fetcher sleeps when it has nothing to do and is following
@@ -92,6 +93,8 @@ pub(crate) struct CompletedFetch {
     /// Bytes this fetch holds against the `fetch_max_bytes` budget.
     pub(crate) budget_bytes: u64,
     pub(crate) end: FetchEnd,
+    /// Damage stepped over after this fetch's batches (`OnDamage::Skip`).
+    pub(crate) damage: Option<Damage>,
 }
 
 impl CompletedFetch {
@@ -221,6 +224,7 @@ pub(crate) struct FetcherConfig {
     pub(crate) follow: bool,
     pub(crate) io_mode: IoMode,
     pub(crate) ring_capacity: usize,
+    pub(crate) on_damage: OnDamage,
 }
 
 /// The consumer's handle on its fetcher thread: the ring's read end, the
@@ -570,6 +574,7 @@ impl Fetcher {
         let mut end = FetchEnd::More;
         let mut iter = segment.batches_from(position, config.read.check_crcs);
         let mut next_position = position;
+        let mut damage = None;
         loop {
             if bytes >= config.max_partition_fetch_bytes && !batches.is_empty() {
                 break;
@@ -660,22 +665,45 @@ impl Fetcher {
         match (&end, segment_end) {
             (FetchEnd::More, Some(segment_end @ (SegmentEnd::Clean | SegmentEnd::TornTail(_)))) => {
                 if let SegmentEnd::TornTail(tail) = segment_end {
-                    let is_last = reader
+                    let next_base_offset = reader
                         .partition
                         .as_ref()
-                        .is_some_and(|p| segment_index + 1 >= p.segments().len());
-                    if !is_last {
-                        log::warn!(
-                            "{}: {tail}; continuing with the next segment",
-                            segment.path().display()
-                        );
+                        .and_then(|p| p.segments().get(segment_index + 1))
+                        .map(|next| next.base_offset);
+                    if let Some(next_base_offset) = next_base_offset {
+                        // Not the end of the log: damage, reported with the
+                        // offsets it hides (or raised, under `OnDamage::Stop`).
+                        let kind = Corruption::TornTailBeforeNextSegment { tail };
+                        match config.on_damage {
+                            OnDamage::Stop => {
+                                end = FetchEnd::Error(segment.corrupt(
+                                    tail.valid_bytes,
+                                    Some(reader.fetch_offset),
+                                    kind,
+                                ));
+                                reader.failed = true;
+                            }
+                            OnDamage::Skip => {
+                                let first = reader.fetch_offset;
+                                damage = Some(Damage {
+                                    topic_partition: reader.dir.topic_partition.clone(),
+                                    path: segment.path().to_path_buf(),
+                                    position: tail.valid_bytes,
+                                    missing_offsets: (first < next_base_offset)
+                                        .then(|| first..=next_base_offset - 1),
+                                    kind,
+                                });
+                            }
+                        }
                     }
                 }
                 let has_next = reader
                     .partition
                     .as_ref()
                     .is_some_and(|p| segment_index + 1 < p.segments().len());
-                if has_next {
+                if reader.failed {
+                    reader.location = Some((segment_index, segment.clone(), next_position));
+                } else if has_next {
                     let next = segment_index + 1;
                     match reader.partition.as_ref().map(|p| p.open_segment(next)) {
                         Some(Ok(seg)) => reader.location = Some((next, seg, 0)),
@@ -708,7 +736,7 @@ impl Fetcher {
             self.prefetcher
                 .prefetch(next_segment.mapping(), *next_pos, len);
         }
-        if batches.is_empty() && matches!(end, FetchEnd::More) {
+        if batches.is_empty() && matches!(end, FetchEnd::More) && damage.is_none() {
             // Moved to the next segment without a batch: fetch again later.
             return self.fetch_partition(index);
         }
@@ -720,6 +748,7 @@ impl Fetcher {
             inflated,
             budget_bytes: bytes,
             end,
+            damage,
         })
     }
 }
@@ -738,6 +767,7 @@ fn empty_fetch(partition: usize, epoch: u64, segment: Segment, end: FetchEnd) ->
         inflated: Vec::new(),
         budget_bytes: 0,
         end,
+        damage: None,
     }
 }
 

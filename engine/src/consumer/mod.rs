@@ -16,9 +16,11 @@
 //! tells a [`ConsumerRebalanceListener`] what is revoked, lost and
 //! assigned, and reads only partitions it owns.
 
+mod damage;
 mod fetcher;
 mod records;
 
+pub use damage::{Damage, OnDamage};
 use records::advance;
 pub use records::{
     ConsumerBatch, ConsumerBatches, ConsumerRecord, ConsumerRecordIter, ConsumerRecords,
@@ -157,6 +159,11 @@ pub struct ConsumerConfig {
     /// checks the group for membership changes (so a dead member's
     /// partitions are taken over within about this long).
     pub heartbeat_interval: Duration,
+    /// What to do on damage between segments (a segment that ends in a
+    /// partial batch although a later one follows): skip to the next segment
+    /// and report it through [`Consumer::take_damage`] (the default), or
+    /// stop there with an error.
+    pub on_damage: OnDamage,
 }
 
 impl ConsumerConfig {
@@ -182,6 +189,7 @@ impl ConsumerConfig {
             partition_assignment_strategy: Assignor::Range,
             session_timeout: Duration::from_secs(45),
             heartbeat_interval: Duration::from_secs(3),
+            on_damage: OnDamage::Skip,
         }
     }
 
@@ -247,6 +255,8 @@ pub struct Consumer {
     assigned: Vec<Assigned>,
     fetcher: FetcherHandle,
     buffered: VecDeque<Buffered>,
+    /// Damage stepped over and not yet taken by the caller.
+    damage: Vec<Damage>,
     spans: Vec<Span>,
     offsets: Option<OffsetStore>,
     /// Source of position epochs: unique per consumer, so a fetch made
@@ -350,6 +360,7 @@ impl Consumer {
             follow: config.follow,
             io_mode: config.io_mode,
             ring_capacity: config.fetch_queue,
+            on_damage: config.on_damage,
         })?;
         Ok(Consumer {
             config,
@@ -357,6 +368,7 @@ impl Consumer {
             assigned: Vec::new(),
             fetcher,
             buffered: VecDeque::new(),
+            damage: Vec::new(),
             spans: Vec::new(),
             offsets,
             epochs: 0,
@@ -869,6 +881,14 @@ impl Consumer {
                 .is_none_or(|m| m.pending().next().is_none())
     }
 
+    /// The damage stepped over since the last call (`OnDamage::Skip`), in
+    /// the order the positions passed it: each a file, a byte position and
+    /// the offsets that could not be read. Reported when the position reaches
+    /// it, so after the records before it were returned by a poll.
+    pub fn take_damage(&mut self) -> Vec<Damage> {
+        std::mem::take(&mut self.damage)
+    }
+
     /// Records from the assigned partitions: at most `max_poll_records`, in
     /// offset order within each partition. Waits up to `timeout` when none
     /// are ready. The records borrow the consumer until the next call.
@@ -1064,6 +1084,12 @@ impl Consumer {
                         }
                     }
                     FetchEnd::More => {}
+                }
+                if let Some(damage) = buffered.fetch.damage.take() {
+                    if let Some(missing) = &damage.missing_offsets {
+                        assigned.position = assigned.position.max(missing.end() + 1);
+                    }
+                    self.damage.push(damage);
                 }
             }
         }

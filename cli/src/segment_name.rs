@@ -1,0 +1,37 @@
+//! A file named on the command line that is not named like a Kafka segment
+//! (`<20-digit base offset>.log`): its base offset and partition cannot come
+//! from its name, so `dump` and `verify` refuse it unless told to read it
+//! anyway (`--any-file-name`), and then say so.
+
+use std::path::Path;
+
+use kreplay::base_offset_from_file_name;
+
+use crate::args::SegmentNames;
+use crate::status::Diagnostics;
+
+/// Whether to read `file`: true for a segment name, or any name under
+/// `SegmentNames::Any` (with a warning); false (after an error) otherwise.
+pub fn accept(file: &Path, names: SegmentNames, diagnostics: &Diagnostics) -> bool {
+    if base_offset_from_file_name(file).is_some() {
+        return true;
+    }
+    match names {
+        SegmentNames::Kafka => {
+            diagnostics.error(format_args!(
+                "{}: not a Kafka segment name (<20-digit base offset>.log); \
+                 --any-file-name reads it anyway",
+                file.display()
+            ));
+            false
+        }
+        SegmentNames::Any => {
+            diagnostics.warning(format_args!(
+                "{}: not a Kafka segment name (<20-digit base offset>.log): its base offset is \
+                 taken from its first batch, its topic and partition from its directory",
+                file.display()
+            ));
+            true
+        }
+    }
+}
