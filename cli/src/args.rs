@@ -612,6 +612,10 @@ Consumer groups (--group):
   committed after each poll's output has been written and flushed (with --exec:
   accepted by CMD), and only then: after a closed pipe (| head) or -c, a rerun
   with -o stored continues right after the last record written.
+  --commit-interval 5s commits at most every 5s instead (a commit is two fsyncs):
+  an exit (-e, -c, a closed pipe, a failed --exec, an error) and a rebalance
+  still commit exactly what was written; only a crash (kill -9, power loss)
+  replays up to the interval's records again.
   Without -p, consume is a member of the group, as in Kafka: members (processes
   sharing the state dir, or --members N threads) split the topics' partitions
   per --partition-assignment-strategy, each partition read by one member at a
@@ -720,6 +724,11 @@ struct ConsumeArgs {
     /// with --exec, up to N commands run at once; see --exec-concurrency).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_at_least_one, requires = "group")]
     members: usize,
+    /// Commit at most this often, e.g. 5s (Kafka's auto.commit.interval.ms; default 0: after
+    /// every poll). Every exit still commits exactly what was written; a crash (kill -9)
+    /// redelivers up to this long's records.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_commit_interval, requires = "group")]
+    commit_interval: Duration,
     /// Kafka's partition.assignment.strategy: range, roundrobin, sticky or cooperative-sticky.
     #[arg(long, value_name = "NAME", default_value = "range", value_parser = parse_assignor, requires = "group")]
     partition_assignment_strategy: Assignor,
@@ -787,6 +796,15 @@ fn parse_retries(s: &str) -> Result<u32, String> {
 
 /// `--retry-backoff`: a duration with its unit, as humantime reads it
 /// (`200ms`, `2s`, `1m`, `1m 30s`).
+/// `--commit-interval`: a duration, `0` for every poll.
+fn parse_commit_interval(s: &str) -> Result<Duration, String> {
+    if s.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(s)
+        .map_err(|e| format!("'{s}' is not a duration such as 0, 500ms, 5s or 1m: {e}"))
+}
+
 fn parse_backoff(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s)
         .map_err(|e| format!("'{s}' is not a duration such as 200ms, 2s or 1m: {e}"))
@@ -1071,6 +1089,8 @@ pub struct ConsumeConfig {
     pub verbosity: Verbosity,
     /// `--members`: group members run as threads.
     pub members: usize,
+    /// `--commit-interval`: zero commits after every poll.
+    pub commit_interval: Duration,
 }
 
 /// A parsed command line.
@@ -1403,6 +1423,7 @@ impl ConsumeArgs {
                 Verbosity::Quiet
             },
             members: self.members,
+            commit_interval: self.commit_interval,
         })
     }
 }

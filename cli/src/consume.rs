@@ -20,9 +20,17 @@
 //! runs N members as threads. `-o` positions a partition the first time this
 //! member gets it. Nothing is committed on revocation: every poll delivered
 //! was committed right after, so the next owner starts exactly after it.
+//!
+//! `--commit-interval` trades that per-poll commit (two `fsync`s) for one
+//! every interval: a poll written whole then leaves its commit pending, and
+//! every way out commits exactly what was written — a revocation commits the
+//! revoked partitions' positions (every poll before it was written), and an
+//! exit commits the positions as they were before the poll that was not
+//! written whole (with the partitions it did write, just after their last
+//! record written). Only a crash replays up to an interval's records again.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use kreplay::{
@@ -115,6 +123,10 @@ fn run_member(config: &ConsumeConfig) -> anyhow::Result<Status> {
         idle_committed: false,
         damaged: false,
         diagnostics,
+        commit_interval: config.commit_interval,
+        last_commit: Instant::now(),
+        pending: false,
+        commits: 0,
     };
     let mut status = session.run(&mut consumer, config)?;
     for damage in consumer.take_damage() {
@@ -126,9 +138,16 @@ fn run_member(config: &ConsumeConfig) -> anyhow::Result<Status> {
         status = status.worst(Status::DataError);
     }
     if config.verbosity == Verbosity::Verbose {
-        session
-            .diagnostics
-            .note(format_args!("{} record(s) written", session.written));
+        if session.grouped {
+            session.diagnostics.note(format_args!(
+                "{} record(s) written, {} commit(s)",
+                session.written, session.commits
+            ));
+        } else {
+            session
+                .diagnostics
+                .note(format_args!("{} record(s) written", session.written));
+        }
     }
     Ok(status)
 }
@@ -147,6 +166,7 @@ fn start(config: &ConsumeConfig) -> anyhow::Result<Consumer> {
     if config.consumer.group_id.is_some() && config.partition.is_none() {
         let listener = Listener {
             start: config.start,
+            commit_on_revoke: !config.commit_interval.is_zero(),
             positioned: BTreeSet::new(),
             verbose: config.verbosity == Verbosity::Verbose,
             diagnostics: Diagnostics::new(false),
@@ -169,6 +189,9 @@ fn start(config: &ConsumeConfig) -> anyhow::Result<Consumer> {
 /// consume does without membership), so `group describe` shows its lag.
 struct Listener {
     start: StartOffset,
+    /// Commits are not made after every poll (`--commit-interval`): the
+    /// revoked partitions' positions are committed before they go.
+    commit_on_revoke: bool,
     /// Partitions `-o` was applied to.
     positioned: BTreeSet<TopicPartition>,
     verbose: bool,
@@ -195,6 +218,19 @@ impl Listener {
 impl ConsumerRebalanceListener for Listener {
     fn on_partitions_revoked(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
         self.event(consumer, "revoked", partitions);
+        if !self.commit_on_revoke {
+            return;
+        }
+        // Revocation comes inside a poll: every record polled before it was
+        // written, so the positions are exactly what was delivered.
+        let offsets = positions(consumer, partitions);
+        if let Err(error) = consumer.commit_offsets(&offsets) {
+            // Fenced or failed: the next owner starts at the last commit
+            // and delivers those records again (at least once).
+            self.diagnostics.warning(format_args!(
+                "committing revoked partitions {partitions:?}: {error}"
+            ));
+        }
     }
 
     fn on_partitions_assigned(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
@@ -209,13 +245,7 @@ impl ConsumerRebalanceListener for Listener {
         }
         self.positioned.extend(fresh.iter().cloned());
         let positioned = position(consumer, &fresh, self.start).and_then(|()| {
-            let offsets = fresh
-                .iter()
-                .filter_map(|tp| {
-                    let offset = consumer.position(tp).ok()?;
-                    Some((tp.clone(), OffsetAndMetadata::new(offset)))
-                })
-                .collect();
+            let offsets = positions(consumer, &fresh);
             Ok(consumer.commit_offsets(&offsets)?)
         });
         if let Err(error) = positioned {
@@ -229,6 +259,20 @@ impl ConsumerRebalanceListener for Listener {
     fn on_partitions_lost(&mut self, consumer: &mut Consumer, partitions: &[TopicPartition]) {
         self.event(consumer, "lost", partitions);
     }
+}
+
+/// The positions of `partitions` (those positioned) as offsets to commit.
+fn positions(
+    consumer: &Consumer,
+    partitions: &[TopicPartition],
+) -> BTreeMap<TopicPartition, OffsetAndMetadata> {
+    partitions
+        .iter()
+        .filter_map(|tp| {
+            let offset = consumer.position(tp).ok()?;
+            Some((tp.clone(), OffsetAndMetadata::new(offset)))
+        })
+        .collect()
 }
 
 /// Positions `partitions` per `-o`.
@@ -380,6 +424,15 @@ struct Session {
     /// Damage was stepped over and reported: the run ends with status 1.
     damaged: bool,
     diagnostics: Diagnostics,
+    /// `--commit-interval` (zero: after every poll).
+    commit_interval: Duration,
+    /// When the positions were last committed.
+    last_commit: Instant,
+    /// Polls written whole since the last commit: their positions are not
+    /// committed yet.
+    pending: bool,
+    /// Commits made (the `-v` summary).
+    commits: u64,
 }
 
 impl Session {
@@ -389,14 +442,21 @@ impl Session {
         let mut sink = Sink::new(&config.sink, config.consumer.group_id.as_deref());
         loop {
             if self.records_left == Some(0) {
-                return Ok(Status::Ok);
+                // The last poll was written whole (a cut one returned).
+                return Ok(self.commit_pending(consumer, None));
             }
             buffer.clear();
+            // With commits pending, where this poll starts: what an exit
+            // before it is written whole commits.
+            let before = self
+                .pending
+                .then(|| positions(consumer, &consumer.assignment()));
             let formatted = match consumer.poll(POLL_TIMEOUT) {
                 Ok(records) => format_poll(&records, &mut writer, &mut buffer, self.records_left),
                 Err(error) => {
                     self.diagnostics.error(&error);
-                    return Ok(Status::of_error(&error));
+                    let status = self.commit_pending(consumer, before);
+                    return Ok(Status::of_error(&error).worst(status));
                 }
             };
             for damage in consumer.take_damage() {
@@ -411,9 +471,17 @@ impl Session {
                 };
                 // A closed pipe fails here, and a failing --exec command
                 // refuses, before anything of this poll is committed.
-                if let Delivery::Refused(refusal) = sink.deliver(&batch, &self.diagnostics)? {
-                    self.diagnostics.error(refusal);
-                    return Ok(Status::DataError);
+                match sink.deliver(&batch, &self.diagnostics) {
+                    Ok(Delivery::Accepted) => {}
+                    Ok(Delivery::Refused(refusal)) => {
+                        self.diagnostics.error(refusal);
+                        self.commit_pending(consumer, before);
+                        return Ok(Status::DataError);
+                    }
+                    Err(error) => {
+                        self.commit_pending(consumer, before);
+                        return Err(error.into());
+                    }
                 }
             }
             self.written += formatted.records;
@@ -422,23 +490,33 @@ impl Session {
             }
             if self.grouped {
                 let committed = if formatted.cut {
-                    // Each partition written, just after its last record written.
-                    let offsets: BTreeMap<TopicPartition, OffsetAndMetadata> = formatted
-                        .partitions
-                        .iter()
-                        .map(|(tp, range)| (tp.clone(), OffsetAndMetadata::new(range.last + 1)))
-                        .collect();
-                    consumer.commit_offsets(&offsets)
+                    // Each partition written, just after its last record
+                    // written; with commits pending, the others where this
+                    // poll started.
+                    let mut offsets = before.unwrap_or_default();
+                    offsets.extend(
+                        formatted.partitions.iter().map(|(tp, range)| {
+                            (tp.clone(), OffsetAndMetadata::new(range.last + 1))
+                        }),
+                    );
+                    self.commit(consumer, Some(&offsets))
                 } else if formatted.empty {
-                    if !self.idle_committed && consumer.at_end() {
-                        self.idle_committed = true;
-                        consumer.commit_sync()
+                    let at_end = consumer.at_end();
+                    let due = self.pending && self.last_commit.elapsed() >= self.commit_interval;
+                    if (at_end && (self.pending || !self.idle_committed)) || due {
+                        self.idle_committed = at_end;
+                        self.commit(consumer, None)
                     } else {
                         Ok(())
                     }
                 } else {
                     self.idle_committed = false;
-                    consumer.commit_sync()
+                    if self.last_commit.elapsed() >= self.commit_interval {
+                        self.commit(consumer, None)
+                    } else {
+                        self.pending = true;
+                        Ok(())
+                    }
                 };
                 match committed {
                     Ok(()) => {}
@@ -466,14 +544,46 @@ impl Session {
             if formatted.empty && config.at_end == AtEnd::Exit && consumer.at_end() {
                 // Positions may have moved past control batches or aborted
                 // transactions at the end: commit them too.
-                if self.grouped {
-                    if let Err(error) = consumer.commit_sync() {
-                        self.diagnostics
-                            .error(format_args!("committing offsets: {error}"));
-                        return Ok(Status::Failure);
-                    }
-                }
-                return Ok(Status::Ok);
+                self.pending = true;
+                return Ok(self.commit_pending(consumer, None));
+            }
+        }
+    }
+
+    /// Commits `offsets`, or every position when `None`; the positions are
+    /// committed then (nothing pending).
+    fn commit(
+        &mut self,
+        consumer: &mut Consumer,
+        offsets: Option<&BTreeMap<TopicPartition, OffsetAndMetadata>>,
+    ) -> kreplay::Result<()> {
+        let committed = match offsets {
+            Some(offsets) => consumer.commit_offsets(offsets),
+            None => consumer.commit_sync(),
+        };
+        self.pending = false;
+        self.last_commit = Instant::now();
+        self.commits += 1;
+        committed
+    }
+
+    /// On the way out: commits what is pending, `before` (the positions
+    /// where the poll that was not written whole started) or, without it,
+    /// every position. Status 2 when that commit fails.
+    fn commit_pending(
+        &mut self,
+        consumer: &mut Consumer,
+        before: Option<BTreeMap<TopicPartition, OffsetAndMetadata>>,
+    ) -> Status {
+        if !(self.grouped && self.pending) {
+            return Status::Ok;
+        }
+        match self.commit(consumer, before.as_ref()) {
+            Ok(()) => Status::Ok,
+            Err(error) => {
+                self.diagnostics
+                    .error(format_args!("committing offsets: {error}"));
+                Status::Failure
             }
         }
     }

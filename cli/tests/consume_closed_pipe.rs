@@ -1,7 +1,9 @@
 //! `kreplay consume --group … | head`: a closed stdout ends the command
 //! quietly with exit 0, and the committed offset covers exactly the polls
 //! whose output was written: at least what the reader read, at most what the
-//! pipe accepted. A rerun with `-o stored` continues right there.
+//! pipe accepted. A rerun with `-o stored` continues right there. The same
+//! with `--commit-interval`, whose polls before the closed pipe were not
+//! committed yet.
 
 mod common;
 
@@ -13,6 +15,15 @@ use common::*;
 
 #[test]
 fn closed_pipe_commits_what_was_written() {
+    closed_pipe_case(&[]);
+}
+
+#[test]
+fn closed_pipe_commits_what_was_written_with_a_commit_interval() {
+    closed_pipe_case(&["--commit-interval", "1h"]);
+}
+
+fn closed_pipe_case(interval: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let log_dir = dir.path().join("log");
     let state = dir.path().join("state");
@@ -46,6 +57,7 @@ fn closed_pipe_commits_what_was_written() {
             "--max-poll-records".into(),
             "50".into(),
         ];
+        args.extend(interval.iter().map(Into::into));
         args.extend(extra.iter().map(Into::into));
         args
     };

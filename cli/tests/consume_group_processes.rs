@@ -359,8 +359,15 @@ fn members_as_threads_deliver_every_record_exactly_once() {
     let log = tmp.path().join("logs");
     let state = tmp.path().join("state");
     gen(&log);
-    for assignor in ["range", "roundrobin", "sticky", "cooperative-sticky"] {
-        let group = format!("threads-{assignor}");
+    // Commits after every poll, and at most hourly: then the revoked
+    // partitions' positions are committed on revocation, or the next owner
+    // would replay them from the starting commit.
+    let runs = ["range", "roundrobin", "sticky", "cooperative-sticky"]
+        .map(|assignor| (assignor, "0"))
+        .into_iter()
+        .chain([("range", "1h"), ("cooperative-sticky", "1h")]);
+    for (assignor, interval) in runs {
+        let group = format!("threads-{assignor}-{interval}");
         let run = kreplay([
             "consume",
             "--log-dir",
@@ -375,6 +382,8 @@ fn members_as_threads_deliver_every_record_exactly_once() {
             "4",
             "--partition-assignment-strategy",
             assignor,
+            "--commit-interval",
+            interval,
             "--heartbeat-interval-ms",
             "20",
             "-e",
@@ -383,6 +392,7 @@ fn members_as_threads_deliver_every_record_exactly_once() {
             "-f",
             "%p %o\n",
         ]);
+        let assignor = format!("{assignor}, --commit-interval {interval}");
         assert_eq!(run.code, 0, "{assignor}: {}", run.stderr);
         let mut seen: Vec<(i64, i64)> = run
             .stdout

@@ -38,18 +38,35 @@ fn resume_continues_after_the_last_record_printed() {
     ] {
         let case = corpus_case(name);
         let expected = expected_consumed(&case);
-        for max_poll_records in ["500", "7"] {
+        // With --commit-interval the polls before the cut one are not
+        // committed yet: the cut commits them too.
+        let runs = [("500", "0"), ("7", "0"), ("7", "1h"), ("3", "1h")];
+        for (max_poll_records, interval) in runs {
             let state = tempfile::tempdir().unwrap();
             let first = group_run(
                 &case,
                 state.path(),
-                &["-c", "30", "--max-poll-records", max_poll_records],
+                &[
+                    "-c",
+                    "30",
+                    "--max-poll-records",
+                    max_poll_records,
+                    "--commit-interval",
+                    interval,
+                ],
             );
             assert_eq!(first.len(), expected.len().min(30), "{name}");
             let second = group_run(
                 &case,
                 state.path(),
-                &["-o", "stored", "--max-poll-records", max_poll_records],
+                &[
+                    "-o",
+                    "stored",
+                    "--max-poll-records",
+                    max_poll_records,
+                    "--commit-interval",
+                    interval,
+                ],
             );
             let mut all = first.clone();
             all.extend(second);
@@ -57,9 +74,13 @@ fn resume_continues_after_the_last_record_printed() {
             assert_eq!(
                 by_partition(&all),
                 by_partition(&expected),
-                "{name} ({max_poll_records})"
+                "{name} ({max_poll_records}, {interval})"
             );
-            assert_eq!(all.len(), expected.len(), "{name} ({max_poll_records})");
+            assert_eq!(
+                all.len(),
+                expected.len(),
+                "{name} ({max_poll_records}, {interval})"
+            );
             // Everything is committed now: a third run (stored is the
             // default with a group) prints nothing.
             assert!(group_run(&case, state.path(), &[]).is_empty(), "{name}");
