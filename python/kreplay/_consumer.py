@@ -61,7 +61,12 @@ class Consumer:
     ``"roundrobin"``, ``"sticky"``, ``"cooperative-sticky"``),
     ``session_timeout_ms`` and ``heartbeat_interval_ms``. ``follow=True``
     keeps polling a live log for appended records instead of ending at its
-    end.
+    end. ``enable_auto_commit=True`` commits as Kafka's consumer does: a
+    poll commits the positions of the records earlier polls returned once
+    ``auto_commit_interval_ms`` has passed, a revocation commits the revoked
+    partitions and :meth:`close` commits the rest (off by default here, where
+    Kafka's Java client turns it on with a group: a replay commits when its
+    caller says, with :meth:`commit`).
 
     Engine errors (a log dir that cannot be read, an unknown topic, a
     corrupt batch: the message names the segment file, byte position and
@@ -89,6 +94,8 @@ class Consumer:
         session_timeout_ms: float = 45_000,
         heartbeat_interval_ms: float = 3_000,
         follow: bool = False,
+        enable_auto_commit: bool = False,
+        auto_commit_interval_ms: float = 5_000,
     ) -> None:
         self._max_poll_records = max_poll_records
         self._raw = _kreplay.RawConsumer(
@@ -107,6 +114,8 @@ class Consumer:
             session_timeout_ms=session_timeout_ms,
             heartbeat_interval_ms=heartbeat_interval_ms,
             follow=follow,
+            enable_auto_commit=enable_auto_commit,
+            auto_commit_interval_ms=auto_commit_interval_ms,
         )
 
     # Assignment
@@ -257,7 +266,8 @@ class Consumer:
     # Lifetime
 
     def close(self) -> None:
-        """Leaves the group and stops the fetcher. Nothing is committed."""
+        """Leaves the group and stops the fetcher. Nothing is committed,
+        unless ``enable_auto_commit``: then the positions are."""
         self._raw.close()
 
     @property

@@ -243,7 +243,7 @@ impl RawConsumer {
         log_dirs, *, group_id, state_dir, isolation_level, auto_offset_reset, check_crcs,
         max_poll_records, fetch_max_bytes, max_partition_fetch_bytes, client_id,
         group_instance_id, partition_assignment_strategy, session_timeout_ms,
-        heartbeat_interval_ms, follow
+        heartbeat_interval_ms, follow, enable_auto_commit, auto_commit_interval_ms
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -263,6 +263,8 @@ impl RawConsumer {
         session_timeout_ms: f64,
         heartbeat_interval_ms: f64,
         follow: bool,
+        enable_auto_commit: bool,
+        auto_commit_interval_ms: f64,
     ) -> PyResult<Self> {
         if log_dirs.is_empty() {
             return Err(PyValueError::new_err("log_dirs is empty"));
@@ -297,6 +299,8 @@ impl RawConsumer {
         config.session_timeout = millis("session_timeout_ms", session_timeout_ms)?;
         config.heartbeat_interval = millis("heartbeat_interval_ms", heartbeat_interval_ms)?;
         config.follow = follow;
+        config.enable_auto_commit = enable_auto_commit;
+        config.auto_commit_interval = millis("auto_commit_interval_ms", auto_commit_interval_ms)?;
         let consumer = py.detach(|| Consumer::new(config)).map_err(engine_error)?;
         Ok(RawConsumer {
             state: Mutex::new(State {

@@ -161,6 +161,37 @@ def test_groups_are_independent_and_a_commit_is_where_the_group_resumes(demo, tm
         assert c.position("metrics", 0) == positions[("metrics", 0)]
 
 
+def test_auto_commit_commits_what_earlier_polls_returned_and_at_close(demo, tmp_path):
+    state = tmp_path / "state"
+    tp = ("metrics", 0)
+    with kreplay.Consumer(demo, group_id="auto", state_dir=state,
+                          enable_auto_commit=True, auto_commit_interval_ms=0) as c:
+        c.assign([tp])
+        first = c.poll(max_records=10)
+        after_first = c.position(*tp)
+        assert first.num_rows == 10
+        c.poll(max_records=10)
+        # The second poll committed the first one's records, not its own.
+        assert c.committed([tp]) == {tp: after_first}
+        c.poll(max_records=10)
+        positions = c.position(*tp)
+    # close (the context manager's exit) committed the rest.
+    with kreplay.Consumer(demo, group_id="auto", state_dir=state) as c:
+        assert c.committed([tp]) == {tp: positions}
+    # Within the interval nothing is committed until close; off, never.
+    for enabled, group in [(True, "hourly"), (False, "off")]:
+        c = kreplay.Consumer(demo, group_id=group, state_dir=state,
+                             enable_auto_commit=enabled, auto_commit_interval_ms=3_600_000)
+        c.assign([tp])
+        for _ in range(3):
+            c.poll(max_records=10)
+        assert c.committed([tp]) == {tp: None}
+        positions = c.position(*tp)
+        c.close()
+        with kreplay.Consumer(demo, group_id=group, state_dir=state) as reader:
+            assert reader.committed([tp]) == {tp: positions if enabled else None}
+
+
 def test_seek_position_pause_and_offsets():
     (topic,) = topics_of(FOUR)
     expected = by_partition(expected_records(FOUR))

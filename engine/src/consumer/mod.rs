@@ -16,6 +16,7 @@
 //! tells a [`ConsumerRebalanceListener`] what is revoked, lost and
 //! assigned, and reads only partitions it owns.
 
+mod auto_commit;
 mod damage;
 mod fetcher;
 mod records;
@@ -164,6 +165,13 @@ pub struct ConsumerConfig {
     /// and report it through [`Consumer::take_damage`] (the default), or
     /// stop there with an error.
     pub on_damage: OnDamage,
+    /// `enable.auto.commit`: [`Consumer::poll`] commits the positions of
+    /// the records earlier polls returned once `auto_commit_interval` has
+    /// passed, as do a revocation and [`Consumer::close`]. False here
+    /// (Kafka: true with a group id): a replay commits when its caller says.
+    pub enable_auto_commit: bool,
+    /// `auto.commit.interval.ms` (5 s).
+    pub auto_commit_interval: Duration,
 }
 
 impl ConsumerConfig {
@@ -190,6 +198,8 @@ impl ConsumerConfig {
             session_timeout: Duration::from_secs(45),
             heartbeat_interval: Duration::from_secs(3),
             on_damage: OnDamage::Skip,
+            enable_auto_commit: false,
+            auto_commit_interval: Duration::from_secs(5),
         }
     }
 
@@ -271,6 +281,8 @@ pub struct Consumer {
     in_callback: bool,
     /// When to next try to take pending partitions.
     next_acquire: Instant,
+    /// When `enable_auto_commit` last committed (or the consumer was made).
+    last_auto_commit: Instant,
 }
 
 /// Kafka's `ConsumerRebalanceListener`: told, from inside
@@ -377,6 +389,7 @@ impl Consumer {
             listener: None,
             in_callback: false,
             next_acquire: Instant::now(),
+            last_auto_commit: Instant::now(),
         })
     }
 
@@ -578,6 +591,9 @@ impl Consumer {
 
     /// Runs a listener callback with the consumer.
     fn callback(&mut self, which: Callback, partitions: &[TopicPartition]) {
+        if matches!(which, Callback::Revoked) {
+            self.auto_commit_revoked(partitions);
+        }
         let Some(mut listener) = self.listener.take() else {
             return;
         };
@@ -665,6 +681,7 @@ impl Consumer {
     /// Leaves the group (see [`unsubscribe`](Self::unsubscribe)) and stops
     /// the fetcher.
     pub fn close(mut self) -> Result<()> {
+        self.auto_commit_on_close()?;
         self.unsubscribe()
     }
 
@@ -899,6 +916,7 @@ impl Consumer {
             ));
         }
         self.release_consumed();
+        self.maybe_auto_commit();
         self.group_step()?;
         if let Some(error) = self.take_error() {
             return Err(error);
