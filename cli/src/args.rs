@@ -874,7 +874,7 @@ enum ConsumeBytesArg {
 
 /// A group id: any non-empty UTF-8 text (the offsets store encodes it into a
 /// safe directory name); bytes that are not UTF-8 are a usage error.
-fn group_parser() -> impl TypedValueParser<Value = String> {
+pub(crate) fn group_parser() -> impl TypedValueParser<Value = String> {
     OsStringValueParser::new().try_map(|group: OsString| match group.into_string() {
         Ok(group) if group.is_empty() => Err("a group id cannot be empty".to_string()),
         Ok(group) => Ok(group),
@@ -1206,7 +1206,7 @@ pub(crate) fn usage_error(subcommand: &str, message: impl std::fmt::Display) -> 
 
 /// `$XDG_STATE_HOME/kreplay` (an absolute path, as the XDG spec requires),
 /// else `$HOME/.local/state/kreplay`.
-fn default_state_dir() -> Option<PathBuf> {
+pub(crate) fn default_state_dir() -> Option<PathBuf> {
     let absolute = |var: &str| {
         std::env::var_os(var)
             .map(PathBuf::from)

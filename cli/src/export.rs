@@ -7,6 +7,15 @@
 //! not decode ends its partition: the records before it are in closed,
 //! durable files, the error is reported, the other partitions go on, and
 //! the command exits 1.
+//!
+//! With `--group`, export is a resumable, at-least-once sink: a partition's
+//! offset is committed once the file holding the records before it is
+//! durable (synced, renamed, its directory synced), at the end of the poll
+//! in which the file closed (polls of at most 4096 records, or of
+//! `--max-file-records` when fewer), so a rerun continues after the
+//! last file committed. A killed export leaves at most one
+//! uncommitted file per partition; the rerun writes it again under the same
+//! name (same start, same limits: the same records), replacing it.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -15,14 +24,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::{ArgAction, Args, ValueEnum};
 use kreplay::export::{
     create_export_dir, ArrowIpc, ExportedFile, FileFormat, FileLimits, FormatWriter, Parquet,
     ParquetCompression, PartitionFiles,
 };
-use kreplay::{Consumer, ConsumerBatch, ConsumerConfig, IsolationLevel, Record, TopicPartition};
+use kreplay::{
+    AutoOffsetReset, Consumer, ConsumerBatch, ConsumerConfig, IsolationLevel, OffsetAndMetadata,
+    Record, TopicPartition,
+};
 
-use crate::args::{parse_start_offset, parse_topic, usage_error, StartOffset};
+use crate::args::{
+    default_state_dir, group_parser, parse_start_offset, parse_topic, usage_error, StartOffset,
+};
 use crate::output::BytesEncoding;
 use crate::record_format::{RecordFormat, RecordWriter};
 use crate::status::{self, Diagnostics, Status};
@@ -51,6 +66,15 @@ Columns (parquet, arrow): topic (dictionary utf8), partition int32, offset
 Where reading starts (-o): beginning (default), end, N, -N, s@TS as in
 consume. Export stops at each partition's end (under read_committed, its last
 stable offset); -c N takes at most N records from each partition.
+
+Resuming (--group G):
+  The group's committed offsets (in --state-dir, as consume's) say where each
+  partition continues (-o stored is the default with a group). The starting
+  positions are committed first; then each file, once durable, commits the
+  offset after its last record, and a partition read to its end commits its
+  end. A killed export (kill -9 included) loses nothing: the rerun writes the
+  uncommitted file again, under the same name with the same flags. Refused
+  while the group has live consume members.
 
 Exit status:
   0  success
@@ -82,9 +106,16 @@ pub struct ExportArgs {
     /// jsonl: how keys, values and header values are written (utf8, base64 or hex).
     #[arg(long, value_enum, value_name = "ENCODING", default_value_t = JsonBytes::Utf8)]
     bytes: JsonBytes,
-    /// Where to start: beginning, end, N, -N or s@TS (as consume).
-    #[arg(short = 'o', long = "offset", value_name = "OFFSET", default_value = "beginning", value_parser = parse_start_offset, allow_hyphen_values = true)]
-    offset: StartOffset,
+    /// Where to start: beginning, end, stored, N, -N or s@TS (as consume)
+    /// [default: beginning; stored with --group].
+    #[arg(short = 'o', long = "offset", value_name = "OFFSET", value_parser = parse_start_offset, allow_hyphen_values = true)]
+    offset: Option<StartOffset>,
+    /// Consumer group: resume from its committed offsets, commit each file once durable.
+    #[arg(long, value_name = "GROUP", value_parser = group_parser())]
+    group: Option<String>,
+    /// Where the group's committed offsets live [default: $XDG_STATE_HOME/kreplay, else ~/.local/state/kreplay].
+    #[arg(long, value_name = "DIR", requires = "group")]
+    state_dir: Option<PathBuf>,
     /// At most COUNT records from each partition.
     #[arg(short = 'c', long = "count", value_name = "COUNT")]
     count: Option<u64>,
@@ -162,21 +193,53 @@ pub struct ExportConfig {
     limits: FileLimits,
     jobs: usize,
     verbose: bool,
+    /// `--group`: commit each durable file.
+    grouped: bool,
 }
 
 impl ExportArgs {
     pub fn config(self) -> Result<ExportConfig, clap::Error> {
-        if self.offset == StartOffset::Stored {
-            return Err(usage_error(
-                "export",
-                "-o stored needs a group, which export does not take yet",
-            ));
-        }
+        let start = match (self.offset, &self.group) {
+            (Some(StartOffset::Stored), None) => {
+                return Err(usage_error(
+                    "export",
+                    "-o stored needs --group (the committed offsets are a group's)",
+                ))
+            }
+            (Some(start), _) => start,
+            (None, Some(_)) => StartOffset::Stored,
+            (None, None) => StartOffset::Beginning,
+        };
+        let state_dir = match (&self.group, self.state_dir) {
+            (None, _) => None,
+            (Some(_), Some(dir)) => Some(dir),
+            (Some(_), None) => Some(default_state_dir().ok_or_else(|| {
+                usage_error(
+                    "export",
+                    "--group needs --state-dir: neither XDG_STATE_HOME nor HOME is set to an absolute path",
+                )
+            })?),
+        };
+        let grouped = self.group.is_some();
         let mut consumer = ConsumerConfig::new(self.log_dirs);
+        consumer.group_id = self.group;
+        consumer.state_dir = state_dir;
+        if grouped {
+            // A partition the group never committed starts at its beginning
+            // (as consume's --auto-offset-reset default).
+            consumer.auto_offset_reset = AutoOffsetReset::Earliest;
+        }
         consumer.isolation_level = self.isolation_level;
         consumer.check_crcs = self.check_crcs;
         consumer.follow = false;
-        consumer.max_poll_records = 64 * 1024;
+        // With a group, a file that closes mid-poll is committed at the end
+        // of that poll (the records borrow the consumer until then): smaller
+        // polls keep the commits close behind the files.
+        consumer.max_poll_records = match (grouped, self.max_file_records) {
+            (false, _) => 64 * 1024,
+            (true, Some(n)) => n.clamp(1, 4096) as usize,
+            (true, None) => 4096,
+        };
         let mut topics: Vec<String> = Vec::new();
         for topic in self.topics {
             if !topics.contains(&topic) {
@@ -196,13 +259,14 @@ impl ExportArgs {
                 JsonBytes::Base64 => BytesEncoding::Base64,
                 JsonBytes::Hex => BytesEncoding::Hex,
             },
-            start: self.offset,
+            start,
             max_records: self.count,
             limits: FileLimits::none()
                 .max_records(self.max_file_records)
                 .max_bytes(self.max_file_bytes),
             jobs: self.jobs.map_or(cores, |j| j as usize),
             verbose: self.verbose,
+            grouped,
         })
     }
 }
@@ -298,39 +362,76 @@ fn export_partition(
     let partitions = std::slice::from_ref(tp);
     consumer.assign(partitions)?;
     crate::consume::position(&mut consumer, partitions, config.start)?;
+    let commit = |consumer: &mut Consumer, offset: i64| -> anyhow::Result<()> {
+        if config.grouped {
+            let offsets = [(tp.clone(), OffsetAndMetadata::new(offset))].into();
+            consumer
+                .commit_offsets(&offsets)
+                .with_context(|| format!("committing offset {offset}"))?;
+        }
+        Ok(())
+    };
+    // Where this export starts, so a rerun after a crash before the first
+    // file starts there too (not at the group's reset position).
+    let start = consumer.position(tp)?;
+    commit(&mut consumer, start)?;
     let mut writer = PartitionFiles::new(out_dir, tp, format, config.limits)?;
     let mut left = config.max_records.unwrap_or(u64::MAX);
+    let mut at_end = false;
+    // The offset after the last record in a durable file.
+    let mut durable: Option<i64> = None;
     let result = (|| -> anyhow::Result<()> {
         while left > 0 {
             let polled = consumer.poll(POLL_TIMEOUT)?;
             if polled.is_empty() {
                 if consumer.at_end() {
+                    at_end = true;
                     break;
                 }
                 continue;
             }
+            let mut closed = false;
             'poll: for batch in polled.batches() {
                 let batch = batch?;
                 for record in batch.records() {
                     let record = record?;
-                    files.extend(writer.append(&batch, &record)?);
+                    if let Some(file) = writer.append(&batch, &record)? {
+                        durable = Some(file.last_offset + 1);
+                        closed = true;
+                        files.push(file);
+                    }
                     left -= 1;
                     if left == 0 {
                         break 'poll;
                     }
                 }
             }
+            if let (true, Some(offset)) = (closed, durable) {
+                commit(&mut consumer, offset)?;
+            }
         }
         Ok(())
     })();
-    // The records before a failure are exported too.
+    // The records before a failure are exported (and committed) too.
     let closed = writer.close();
-    if let Ok(file) = &closed {
-        files.extend(file.clone());
+    if let Ok(Some(file)) = &closed {
+        durable = Some(file.last_offset + 1);
+        files.push(file.clone());
     }
+    let end = if result.is_ok() && closed.is_ok() && at_end {
+        // Read to its end and every record durable: the end (past any
+        // control batches after the last record).
+        Some(consumer.position(tp)?)
+    } else {
+        durable
+    };
+    let committed = match end {
+        Some(offset) => commit(&mut consumer, offset),
+        None => Ok(()),
+    };
     result?;
     closed?;
-    Ok(())
+    committed
 }
 
 /// JSON lines: `consume --format json`'s objects.
