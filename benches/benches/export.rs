@@ -130,7 +130,7 @@ fn bench_export(c: &mut Criterion) {
             "parquet_none",
             Box::new(Parquet::new(ParquetCompression::None)),
         ),
-        ("arrow_ipc", Box::new(ArrowIpc)),
+        ("arrow_ipc", Box::new(ArrowIpc::default())),
     ];
     for (name, format) in formats {
         g.bench_function(name, |b| {

@@ -38,6 +38,7 @@ use kreplay::{
 use crate::args::{
     default_state_dir, group_parser, parse_start_offset, parse_topic, usage_error, StartOffset,
 };
+use crate::export_values::{describe, value_columns, ValueArgs, ValueFormat};
 use crate::output::BytesEncoding;
 use crate::record_format::{RecordFormat, RecordWriter};
 use crate::status::{self, Diagnostics, Status};
@@ -137,6 +138,8 @@ pub struct ExportArgs {
     /// Notes on stderr: a summary at the end.
     #[arg(short = 'v', long)]
     verbose: bool,
+    #[command(flatten)]
+    values: ValueArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -195,10 +198,21 @@ pub struct ExportConfig {
     verbose: bool,
     /// `--group`: commit each durable file.
     grouped: bool,
+    /// `--value-format` and its flags.
+    values: std::sync::Arc<ValueArgs>,
 }
 
 impl ExportArgs {
     pub fn config(self) -> Result<ExportConfig, clap::Error> {
+        if self.values.value_format != ValueFormat::Raw && self.format == ExportFormat::Jsonl {
+            return Err(usage_error(
+                "export",
+                "--value-format types the columns of parquet and arrow files; jsonl writes consume's JSON (see --bytes)",
+            ));
+        }
+        if self.values.schema.is_some() && self.values.value_format != ValueFormat::Json {
+            return Err(usage_error("export", "--schema is for --value-format json"));
+        }
         let start = match (self.offset, &self.group) {
             (Some(StartOffset::Stored), None) => {
                 return Err(usage_error(
@@ -267,6 +281,7 @@ impl ExportArgs {
             jobs: self.jobs.map_or(cores, |j| j as usize),
             verbose: self.verbose,
             grouped,
+            values: std::sync::Arc::new(self.values),
         })
     }
 }
@@ -284,10 +299,25 @@ pub fn run(config: &ExportConfig) -> anyhow::Result<Status> {
     )?;
     drop(listing);
     let out_dir = create_export_dir(&config.out_dir, &config.consumer.log_dirs)?;
-    let format: Box<dyn FileFormat> = match config.format {
-        ExportFormat::Parquet => Box::new(Parquet::new(config.compression)),
-        ExportFormat::Arrow => Box::new(ArrowIpc),
-        ExportFormat::Jsonl => Box::new(JsonLines(config.bytes)),
+    let values = value_columns(&config.values, &config.consumer, &partitions, config.start)?;
+    if let Some(values) = &values {
+        for (name, column) in values.renamed() {
+            diagnostics.warning(format_args!(
+                "the JSON field '{name}' is the column '{column}' (the export has a column '{name}')"
+            ));
+        }
+        if config.verbose {
+            diagnostics.note(format_args!("columns: {}", describe(values)));
+        }
+    }
+    let format: Box<dyn FileFormat> = match (config.format, values) {
+        (ExportFormat::Parquet, None) => Box::new(Parquet::new(config.compression)),
+        (ExportFormat::Parquet, Some(values)) => {
+            Box::new(Parquet::new(config.compression).with_values(values))
+        }
+        (ExportFormat::Arrow, None) => Box::new(ArrowIpc::default()),
+        (ExportFormat::Arrow, Some(values)) => Box::new(ArrowIpc::default().with_values(values)),
+        (ExportFormat::Jsonl, _) => Box::new(JsonLines(config.bytes)),
     };
     let next = AtomicUsize::new(0);
     let outcome = Mutex::new(Outcome::default());
@@ -306,7 +336,13 @@ pub fn run(config: &ExportConfig) -> anyhow::Result<Status> {
                     let status = error
                         .downcast_ref::<kreplay::Error>()
                         .map_or(Status::Failure, Status::of_error);
-                    diagnostics.error(format_args!("{tp}: {}", status::chain(&error)));
+                    match error.downcast_ref::<kreplay::Error>() {
+                        // Names its partition already.
+                        Some(named @ kreplay::Error::ValueMismatch { .. }) => {
+                            diagnostics.error(named)
+                        }
+                        _ => diagnostics.error(format_args!("{tp}: {}", status::chain(&error))),
+                    }
                     outcome.status = outcome.status.worst(status);
                 }
             });
@@ -410,6 +446,9 @@ fn export_partition(
                 commit(&mut consumer, offset)?;
             }
         }
+        // What the file buffers meets its errors (a value that does not
+        // fit) here; the close below keeps the records before it.
+        writer.flush()?;
         Ok(())
     })();
     // The records before a failure are exported (and committed) too.

@@ -9,6 +9,7 @@ mod bench;
 mod consume;
 mod dump;
 mod export;
+mod export_values;
 mod gen;
 mod group;
 mod ls;

@@ -30,7 +30,12 @@ impl Status {
 
     /// The status an engine error calls for.
     pub fn of_error(error: &kreplay::Error) -> Status {
-        if error.is_corruption() || matches!(error, kreplay::Error::Group { .. }) {
+        if error.is_corruption()
+            || matches!(
+                error,
+                kreplay::Error::Group { .. } | kreplay::Error::ValueMismatch { .. }
+            )
+        {
             Status::DataError
         } else {
             Status::Failure

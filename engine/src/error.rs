@@ -58,6 +58,16 @@ pub enum Error {
         /// What was refused and why.
         reason: String,
     },
+    /// A record's value does not fit the typed columns it is exported as.
+    #[error("{topic_partition} offset {offset}: the value does not fit its columns: {reason}")]
+    ValueMismatch {
+        /// `<topic>-<partition>`.
+        topic_partition: String,
+        /// The record's offset.
+        offset: i64,
+        /// What does not fit.
+        reason: String,
+    },
 }
 
 impl Error {

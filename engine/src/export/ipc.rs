@@ -9,13 +9,26 @@ use arrow_ipc::writer::FileWriter;
 
 use arrow_array::RecordBatch as ArrowBatch;
 
+use std::sync::Arc;
+
 use super::batched::{BatchWriter, Batched};
+use super::values::ValueColumns;
 use super::{FileFormat, FormatWriter};
 use crate::arrow::{schema, BinaryLayout};
 
 /// Arrow IPC files (see the module docs).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ArrowIpc;
+#[derive(Debug, Clone, Default)]
+pub struct ArrowIpc {
+    values: Option<Arc<ValueColumns>>,
+}
+
+impl ArrowIpc {
+    /// Values as typed columns (`export --value-format`).
+    pub fn with_values(mut self, values: ValueColumns) -> Self {
+        self.values = Some(Arc::new(values));
+        self
+    }
+}
 
 impl FileFormat for ArrowIpc {
     fn extension(&self) -> &str {
@@ -27,9 +40,12 @@ impl FileFormat for ArrowIpc {
             inner: BufWriter::with_capacity(1 << 20, file),
             written: 0,
         };
-        let writer = FileWriter::try_new(out, &schema()).map_err(io::Error::other)?;
+        let file_schema = self.values.as_ref().map_or_else(schema, |v| v.schema());
+        let writer = FileWriter::try_new(out, &file_schema).map_err(io::Error::other)?;
         // IPC writes the batches' own types: `binary`, as every reader takes.
-        Ok(Box::new(Batched::new(writer, BinaryLayout::Binary)))
+        Ok(Box::new(
+            Batched::new(writer, BinaryLayout::Binary).with_values(self.values.clone()),
+        ))
     }
 }
 

@@ -14,6 +14,7 @@
 mod batched;
 mod ipc;
 mod parquet;
+mod values;
 
 use std::fs::{self, File};
 use std::io;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use self::ipc::ArrowIpc;
 pub use self::parquet::{Parquet, ParquetCompression};
+pub use self::values::{infer_json_fields, Mismatch, OnMismatch, ValueColumns, RAW_COLUMN};
 
 use crate::consumer::ConsumerBatch;
 use crate::error::{Error, Result};
@@ -57,6 +59,24 @@ pub trait FormatWriter {
     /// The bytes the file holds so far, with an estimate of what is
     /// buffered to be written.
     fn size(&self) -> u64;
+
+    /// Writes the records buffered (not the footer): the errors
+    /// [`finish`](Self::finish) would meet on them come here, the file
+    /// still to be finished with what was written.
+    ///
+    /// # Errors
+    ///
+    /// When writing fails, or a value does not fit its columns.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// After an error: the records the file holds and the offset of the
+    /// last, when that is not every record appended (a format that buffers
+    /// drops what came after a value that does not fit); `None` when it is.
+    fn written(&self) -> Option<(u64, i64)> {
+        None
+    }
 
     /// Writes what is buffered and the file's footer, and gives the file
     /// back (to be synced).
@@ -134,6 +154,17 @@ struct OpenFile {
     first: i64,
     last: i64,
     records: u64,
+}
+
+impl OpenFile {
+    /// After an error: the file holds what its writer wrote, and is named
+    /// after that.
+    fn keep_written(&mut self) {
+        if let Some((records, last)) = self.writer.written() {
+            self.records = records;
+            self.last = last;
+        }
+    }
 }
 
 /// The files of one partition, written one after the other in `dir`.
@@ -219,9 +250,10 @@ impl<'f> PartitionFiles<'f> {
             Some(open) => open,
             None => self.open.insert(self.start(offset)?),
         };
-        open.writer
-            .append(batch, record)
-            .map_err(|e| Error::io(&open.temporary, e))?;
+        if let Err(error) = open.writer.append(batch, record) {
+            open.keep_written();
+            return Err(file_error(&open.temporary, error));
+        }
         open.last = offset;
         open.records += 1;
         let full = self
@@ -238,6 +270,24 @@ impl<'f> PartitionFiles<'f> {
         }
     }
 
+    /// Writes the records the open file buffers, so that an error they
+    /// meet (a value that does not fit its columns) comes before
+    /// [`close`](Self::close), which then finishes the file with the
+    /// records before it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ValueMismatch`], or an I/O error naming the file.
+    pub fn flush(&mut self) -> Result<()> {
+        match &mut self.open {
+            Some(open) => open.writer.flush().map_err(|e| {
+                open.keep_written();
+                file_error(&open.temporary, e)
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Whether a file is being written.
     pub fn is_open(&self) -> bool {
         self.open.is_some()
@@ -251,11 +301,20 @@ impl<'f> PartitionFiles<'f> {
     /// When the file cannot be finished, synced or renamed; the temporary
     /// file is then left (the next export of the partition removes it).
     pub fn close(&mut self) -> Result<Option<ExportedFile>> {
+        // An error the buffered records meet leaves the file open, holding
+        // the records before it, for the next close to finish.
+        self.flush()?;
         let Some(open) = self.open.take() else {
             return Ok(None);
         };
         let temporary = &open.temporary;
-        let file = open.writer.finish().map_err(|e| Error::io(temporary, e))?;
+        if open.records == 0 {
+            // Nothing fit: no file.
+            drop(open.writer);
+            fs::remove_file(temporary).map_err(|e| Error::io(temporary, e))?;
+            return Ok(None);
+        }
+        let file = open.writer.finish().map_err(|e| file_error(temporary, e))?;
         file.sync_all().map_err(|e| Error::io(temporary, e))?;
         let bytes = file.metadata().map_err(|e| Error::io(temporary, e))?.len();
         drop(file);
@@ -304,6 +363,20 @@ impl<'f> PartitionFiles<'f> {
             last: first,
             records: 0,
         })
+    }
+}
+
+/// An error writing `path`: the engine's own error when a format carried
+/// one (a value that does not fit), else an I/O error naming the file.
+fn file_error(path: &Path, error: io::Error) -> Error {
+    if !error.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        return Error::io(path, error);
+    }
+    let kind = error.kind();
+    match error.into_inner().map(|inner| inner.downcast::<Error>()) {
+        Some(Ok(engine)) => *engine,
+        Some(Err(other)) => Error::io(path, io::Error::new(kind, other)),
+        None => Error::io(path, io::Error::from(kind)),
     }
 }
 

@@ -17,7 +17,10 @@ use ::parquet::schema::types::ColumnPath;
 
 use arrow_array::RecordBatch as ArrowBatch;
 
+use std::sync::Arc;
+
 use super::batched::{BatchWriter, Batched};
+use super::values::ValueColumns;
 use super::{FileFormat, FormatWriter};
 use crate::arrow::{schema, BinaryLayout};
 
@@ -84,6 +87,7 @@ impl ParquetCompression {
 #[derive(Debug, Clone)]
 pub struct Parquet {
     properties: WriterProperties,
+    values: Option<Arc<ValueColumns>>,
 }
 
 impl Parquet {
@@ -126,7 +130,14 @@ impl Parquet {
         }
         Parquet {
             properties: properties.build(),
+            values: None,
         }
+    }
+
+    /// Values as typed columns (`export --value-format`).
+    pub fn with_values(mut self, values: ValueColumns) -> Self {
+        self.values = Some(Arc::new(values));
+        self
     }
 }
 
@@ -143,12 +154,19 @@ impl FileFormat for Parquet {
     }
 
     fn create(&self, file: File) -> io::Result<Box<dyn FormatWriter>> {
-        let writer = ArrowWriter::try_new(file, schema(), Some(self.properties.clone()))
+        let file_schema = self.values.as_ref().map_or_else(schema, |v| v.schema());
+        let writer = ArrowWriter::try_new(file, file_schema, Some(self.properties.clone()))
             .map_err(io::Error::other)?;
         // The file's schema says `binary`; the rows reach the writer as
         // views over the records' bytes, which it encodes as it encodes
-        // `binary`, one copy fewer.
-        Ok(Box::new(Batched::new(writer, BinaryLayout::View)))
+        // `binary`, one copy fewer. Typed values are built from `binary`.
+        let layout = match self.values {
+            Some(_) => BinaryLayout::Binary,
+            None => BinaryLayout::View,
+        };
+        Ok(Box::new(
+            Batched::new(writer, layout).with_values(self.values.clone()),
+        ))
     }
 }
 
