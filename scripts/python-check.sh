@@ -9,7 +9,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 PYTHON_VENV="$(realpath -m "${PYTHON_VENV:-.venv-python}")"
-if ! "$PYTHON_VENV/bin/python" -c 'import duckdb, polars, pyarrow, pytest' 2>/dev/null \
+if ! "$PYTHON_VENV/bin/python" -c 'import duckdb, polars, pyarrow, pyspark, pytest' 2>/dev/null \
     || [ ! -x "$PYTHON_VENV/bin/maturin" ]; then
     echo "setting up $PYTHON_VENV" >&2
     [ -x "$PYTHON_VENV/bin/python" ] || python3 -m venv "$PYTHON_VENV"
