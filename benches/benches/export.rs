@@ -6,7 +6,10 @@
 //!   `parquet_none`, `arrow_ipc`; beside `zstd_only`, zstd level 3
 //!   compressing the same records' values alone, in 1 MiB chunks (Parquet's
 //!   page size), on the same thread: the part of `parquet_zstd` no format
-//!   writer can avoid, its floor.
+//!   writer can avoid, its floor; and `parquet_writer_only`, arrow-rs's
+//!   Parquet writer (uncompressed, no dictionaries) writing the same
+//!   records as Arrow batches built before the timing: the floor of
+//!   `parquet_none`, what no reader in front of that writer can go below.
 //!
 //! Each writer's output is checked before timing (a Parquet file is read
 //! back for its row count). Throughput in records/s.
@@ -61,6 +64,34 @@ fn export(consumer: &mut Consumer, format: &dyn FileFormat, out: File) -> (u64, 
         }
     }
     (records, writer.finish().expect("finish"))
+}
+
+/// Every record as Arrow batches of 64 Ki rows (the export's size).
+fn arrow_batches(consumer: &mut Consumer) -> Vec<arrow_array::RecordBatch> {
+    let assignment = consumer.assignment();
+    consumer.seek_to_beginning(&assignment).expect("rewind");
+    let mut builder = kreplay::arrow::ArrowRecordBuilder::new();
+    let mut batches = Vec::new();
+    loop {
+        let polled = consumer.poll(Duration::from_secs(5)).expect("poll");
+        let empty = polled.is_empty();
+        for batch in polled.batches() {
+            let batch = batch.expect("batch");
+            for record in batch.records() {
+                builder.append(&batch, &record.expect("record"));
+                if builder.len() == 64 * 1024 {
+                    batches.push(builder.finish());
+                }
+            }
+        }
+        if empty && consumer.at_end() {
+            break;
+        }
+    }
+    if !builder.is_empty() {
+        batches.push(builder.finish());
+    }
+    batches
 }
 
 /// The values of every record, in 1 MiB chunks.
@@ -154,6 +185,26 @@ fn bench_export(c: &mut Criterion) {
                 out += compressor.compress(chunk).expect("compress").len();
             }
             black_box(out)
+        })
+    });
+    let batches = arrow_batches(&mut consumer);
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), RECORDS);
+    let properties = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::UNCOMPRESSED)
+        .set_dictionary_enabled(false)
+        .build();
+    g.bench_function("parquet_writer_only", |b| {
+        b.iter(|| {
+            let mut writer = parquet::arrow::ArrowWriter::try_new(
+                dev_null(),
+                batches[0].schema(),
+                Some(properties.clone()),
+            )
+            .expect("writer");
+            for batch in &batches {
+                writer.write(batch).expect("write");
+            }
+            black_box(writer.close().expect("close"))
         })
     });
     g.finish();
