@@ -8,6 +8,7 @@ mod args;
 mod bench;
 mod consume;
 mod dump;
+mod dump_metadata;
 mod export;
 mod gen;
 mod group;

@@ -313,6 +313,7 @@ impl MetadataImage {
     /// the latest snapshot that reads cleanly, then the log after it.
     pub fn load(dir: &Path, options: ReadOptions) -> Result<MetadataImage> {
         let mut image = MetadataImage::default();
+        let mut problems = Vec::new();
         let snapshots = list_snapshots(dir)?;
         for (id, path) in snapshots.iter().rev() {
             match read_snapshot(path, options) {
@@ -321,14 +322,13 @@ impl MetadataImage {
                     image.snapshot = Some(*id);
                     break;
                 }
-                Err(problem) => image.problems.push(ImageProblem {
+                Err(problem) => problems.push(ImageProblem {
                     message: format!("snapshot not used: {}", problem.message),
                     is_error: true,
                     ..problem
                 }),
             }
         }
-        let problems = std::mem::take(&mut image.problems);
         let start = image.snapshot.map_or(i64::MIN, |s| s.end_offset);
         let partition_dir = PartitionDir {
             topic_partition: TopicPartition::new(CLUSTER_METADATA_TOPIC, 0),
