@@ -13,6 +13,7 @@ mod export;
 mod gen;
 mod group;
 mod ls;
+mod ls_metadata;
 mod output;
 mod record_format;
 mod segment_name;

@@ -82,6 +82,38 @@ pub fn list_snapshots(dir: &Path) -> Result<Vec<(SnapshotId, PathBuf)>> {
     Ok(found)
 }
 
+/// The topic id a partition dir's `partition.metadata` names (Kafka's
+/// `PartitionMetadataFile`: `version: 0` then `topic_id: <uuid>`); `None`
+/// when the file is absent.
+pub fn read_partition_metadata(dir: &Path) -> Result<Option<Uuid>> {
+    let path = dir.join("partition.metadata");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let invalid = |reason: String| Error::InvalidPath {
+        path: path.clone(),
+        reason,
+    };
+    let mut lines = text.lines();
+    match lines.next().map(str::trim) {
+        Some("version: 0") => {}
+        other => {
+            return Err(invalid(format!(
+                "expected \"version: 0\" on the first line, found {other:?}"
+            )))
+        }
+    }
+    let id = lines
+        .next()
+        .and_then(|l| l.trim().strip_prefix("topic_id:"))
+        .ok_or_else(|| invalid("no topic_id line".into()))?;
+    Uuid::parse(id)
+        .map(Some)
+        .ok_or_else(|| invalid(format!("topic id {:?} is not a Kafka uuid", id.trim())))
+}
+
 /// One record of the metadata log (or of a snapshot), decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetadataEntry {
