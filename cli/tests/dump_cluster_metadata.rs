@@ -169,7 +169,7 @@ fn unknown_and_bad_records_are_shown_raw_and_reported() {
     );
     assert!(
         run.stderr
-            .contains("offset 2: field TopicRecord.Name at byte 4"),
+            .contains("offset 2: field TopicRecord.Name at byte 3"),
         "{}",
         run.stderr
     );

@@ -329,7 +329,9 @@ impl MetadataValue {
 /// Decodes one `__cluster_metadata` record value (see the module docs).
 pub fn decode_metadata_value(value: &[u8]) -> Result<MetadataValue, DecodeError> {
     let mut r = Reader::new(value);
-    let frame_version = r.uvarint().map_err(|e| e.within("frame version"))?;
+    let frame_version = r
+        .uvarint("frame version")
+        .map_err(|e| codec::de(e).within("frame version"))?;
     let unknown = |api_key, version, reason| {
         Ok(MetadataValue::Unknown(UnknownMetadataRecord {
             frame_version,
@@ -342,8 +344,12 @@ pub fn decode_metadata_value(value: &[u8]) -> Result<MetadataValue, DecodeError>
     if frame_version != METADATA_FRAME_VERSION {
         return unknown(None, None, UnknownReason::FrameVersion(frame_version));
     }
-    let api_key = r.uvarint().map_err(|e| e.within("api key"))?;
-    let version = r.uvarint().map_err(|e| e.within("version"))?;
+    let api_key = r
+        .uvarint("api key")
+        .map_err(|e| codec::de(e).within("api key"))?;
+    let version = r
+        .uvarint("version")
+        .map_err(|e| codec::de(e).within("version"))?;
     let Some((_, highest_known)) = u16::try_from(api_key).ok().and_then(known_metadata_type) else {
         return unknown(Some(api_key), Some(version), UnknownReason::ApiKey);
     };
