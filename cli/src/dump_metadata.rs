@@ -75,8 +75,15 @@ pub fn decode(record: &Record<'_>) -> Decoded {
                 MetadataValue::Record(_) => None,
             };
             let json = decoded.to_json();
+            // kafka-dump-log's order at the top: type, version, data.
+            let text = match (json.get("type"), json.get("version"), json.get("data")) {
+                (Some(t), Some(v), Some(d)) => {
+                    format!(r#" payload: {{"type":{t},"version":{v},"data":{d}}}"#)
+                }
+                _ => format!(" payload: {json}"),
+            };
             Decoded {
-                text: format!(" payload: {json}"),
+                text,
                 key: Value::Null,
                 value: json,
                 warning,
