@@ -497,6 +497,12 @@ struct DumpArgs {
     /// Stop after N records (at batch level, after the batch that reaches N).
     #[arg(short = 'c', long, value_name = "N")]
     max_records: Option<u64>,
+    /// Decode KRaft `__cluster_metadata` records (segments and .checkpoint
+    /// snapshots) as kafka-dump-log does; implies --print-data-log. With
+    /// --json, `key` and `value` are the decoded objects, beside `tombstone`,
+    /// `raw_key` and `raw_value`.
+    #[arg(long)]
+    cluster_metadata_decoder: bool,
     #[command(flatten)]
     read: ReadArgs,
 }
@@ -994,6 +1000,16 @@ pub struct DumpConfig {
     pub read: ReadOptions,
     pub start_offset: Option<i64>,
     pub max_records: Option<u64>,
+    pub decoder: Decoder,
+}
+
+/// How `dump` shows record keys and values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoder {
+    /// As bytes (`--bytes`).
+    Bytes,
+    /// KRaft `__cluster_metadata` records (`--cluster-metadata-decoder`).
+    ClusterMetadata,
 }
 
 #[derive(Debug, Clone)]
@@ -1465,7 +1481,13 @@ impl TryFrom<Cmd> for Command {
                 paths: a.paths,
             }),
             Cmd::Dump(a) => Command::Dump(DumpConfig {
-                level: if a.print_data_log {
+                // kafka-dump-log: a decoder implies --print-data-log.
+                decoder: if a.cluster_metadata_decoder {
+                    Decoder::ClusterMetadata
+                } else {
+                    Decoder::Bytes
+                },
+                level: if a.print_data_log || a.cluster_metadata_decoder {
                     DumpLevel::RecordsWithData
                 } else if a.deep_iteration {
                     DumpLevel::Records

@@ -9,13 +9,15 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use kreplay::state::metadata_image::snapshot_id_from_file_name;
 use kreplay::{
     list_partitions, ControlRecordType, FileBatch, Inflater, LogPath, Partition, PartitionDir,
     Record, Segment, SegmentEnd, TopicPartition, MAGIC_V2,
 };
 use serde::Serialize;
 
-use crate::args::{DumpConfig, DumpLevel, Format};
+use crate::args::{Decoder, DumpConfig, DumpLevel, Format};
+use crate::dump_metadata::{self, Decoded};
 use crate::output::{self, BytesEncoding, EncodedBytes, EncodedHeaders, Out};
 use crate::status::{Diagnostics, Status};
 
@@ -220,7 +222,14 @@ impl Dumper<'_> {
                 self.printer.batch(tp, segment, &batch)?;
             }
             for record in records.iter().filter(|r| r.offset() >= start) {
-                self.printer.record(tp, &batch, record)?;
+                let decoded = decode(
+                    self.config.decoder,
+                    &mut self.printer.out,
+                    &self.diagnostics,
+                    &mut self.status,
+                    (segment, &batch, record),
+                )?;
+                self.printer.record(tp, &batch, record, decoded.as_ref())?;
                 if let Some(left) = &mut self.records_left {
                     *left -= 1;
                     if *left == 0 {
@@ -241,6 +250,42 @@ impl Dumper<'_> {
             }
         }
         Ok(Flow::Continue)
+    }
+}
+
+/// Decodes a record with `--cluster-metadata-decoder` (nothing without a
+/// decoder), reporting on stderr (after flushing stdout) what it could not
+/// decode.
+fn decode(
+    decoder: Decoder,
+    out: &mut Out,
+    diagnostics: &Diagnostics,
+    status: &mut Status,
+    (segment, batch, record): (&Segment, &FileBatch<'_>, &Record<'_>),
+) -> io::Result<Option<Decoded>> {
+    {
+        let decoded = match decoder {
+            Decoder::Bytes => return Ok(None),
+            Decoder::ClusterMetadata => dump_metadata::decode(record),
+        };
+        let at = || {
+            format!(
+                "{}: position {}, offset {}",
+                segment.path().display(),
+                batch.position,
+                record.offset()
+            )
+        };
+        if let Some(warning) = &decoded.warning {
+            out.flush()?;
+            diagnostics.warning(format_args!("{}: {warning}", at()));
+        }
+        if let Some(error) = &decoded.error {
+            out.flush()?;
+            diagnostics.error(format_args!("{}: {error}", at()));
+            *status = status.worst(Status::DataError);
+        }
+        Ok(Some(decoded))
     }
 }
 
@@ -338,7 +383,15 @@ impl Printer {
     fn segment_header(&mut self, segment: &Segment) -> io::Result<()> {
         if self.format == Format::Text {
             writeln!(self.out, "Dumping {}", segment.path().display())?;
-            writeln!(self.out, "Log starting offset: {}", segment.base_offset())?;
+            // As kafka-dump-log heads a KRaft snapshot.
+            match snapshot_id_from_file_name(segment.path()) {
+                Some(id) => writeln!(
+                    self.out,
+                    "Snapshot end offset: {}, epoch: {}",
+                    id.end_offset, id.epoch
+                )?,
+                None => writeln!(self.out, "Log starting offset: {}", segment.base_offset())?,
+            }
         }
         Ok(())
     }
@@ -442,7 +495,34 @@ impl Printer {
         tp: &TopicPartition,
         batch: &FileBatch<'_>,
         record: &Record<'_>,
+        decoded: Option<&Decoded>,
     ) -> io::Result<()> {
+        if let (Format::Json, Some(decoded)) = (self.format, decoded) {
+            let line = DecodedRecordLine {
+                topic: &tp.topic,
+                partition: tp.partition,
+                offset: record.offset(),
+                timestamp: record.timestamp(),
+                timestamp_type: record.timestamp_type().map(|t| t.id()),
+                key: &decoded.key,
+                value: &decoded.value,
+                tombstone: record.value().is_none(),
+                headers: EncodedHeaders {
+                    headers: record.headers(),
+                    encoding: self.bytes,
+                },
+                is_control: record.is_control(),
+                raw_key: EncodedBytes {
+                    bytes: record.key(),
+                    encoding: self.bytes,
+                },
+                raw_value: EncodedBytes {
+                    bytes: record.value(),
+                    encoding: self.bytes,
+                },
+            };
+            return output::json_line(&mut self.out, &line);
+        }
         if self.format == Format::Json {
             let line = RecordLine {
                 topic: &tp.topic,
@@ -490,7 +570,9 @@ impl Printer {
             }
             out.write_all(b"]")?;
         }
-        if let Some(control) = record.control_type() {
+        if let (Some(decoded), true) = (decoded, record.is_control()) {
+            out.write_all(decoded.text.as_bytes())?;
+        } else if let Some(control) = record.control_type() {
             let epoch = record
                 .value()
                 .and_then(|v| v.get(2..6))
@@ -514,7 +596,9 @@ impl Printer {
         } else if record.is_control() {
             write!(out, " controlType: UNKNOWN(-1)")?;
         }
-        if self.level == DumpLevel::RecordsWithData && !record.is_control() {
+        if let (Some(decoded), false) = (decoded, record.is_control()) {
+            out.write_all(decoded.text.as_bytes())?;
+        } else if self.level == DumpLevel::RecordsWithData && !record.is_control() {
             if let Some(key) = record.key() {
                 write!(out, " key: {}", self.bytes.text(key))?;
             }
@@ -524,6 +608,25 @@ impl Printer {
         }
         out.write_all(b"\n")
     }
+}
+
+/// One decoded record as a JSON line (`dump --json` with a decoder): the
+/// conformance fields with `key` and `value` decoded, then `tombstone` and
+/// the raw bytes.
+#[derive(Serialize)]
+struct DecodedRecordLine<'a> {
+    topic: &'a str,
+    partition: i32,
+    offset: i64,
+    timestamp: Option<i64>,
+    timestamp_type: Option<u8>,
+    key: &'a serde_json::Value,
+    value: &'a serde_json::Value,
+    headers: EncodedHeaders<'a>,
+    is_control: bool,
+    tombstone: bool,
+    raw_key: EncodedBytes<'a>,
+    raw_value: EncodedBytes<'a>,
 }
 
 #[cfg(test)]

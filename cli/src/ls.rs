@@ -13,6 +13,7 @@ use kreplay::{
 use serde::Serialize;
 
 use crate::args::{Format, LsConfig, LsDetail};
+use crate::ls_metadata;
 use crate::output::{self, format_timestamp, IndexHealth, Out};
 use crate::status::{Diagnostics, Status};
 
@@ -78,6 +79,7 @@ pub fn run(config: &LsConfig) -> anyhow::Result<Status> {
         status = status.worst(s);
     };
     let mut dirs: Vec<PartitionDir> = Vec::new();
+    let mut log_dirs = Vec::new();
     for path in &config.paths {
         match kreplay::classify(path) {
             Ok(LogPath::LogDir(dir)) => match list_partitions(&dir) {
@@ -89,6 +91,7 @@ pub fn run(config: &LsConfig) -> anyhow::Result<Status> {
                         ));
                     }
                     dirs.extend(found);
+                    log_dirs.push(dir);
                 }
                 Err(e) => fail(&e, Status::of_error(&e)),
             },
@@ -122,9 +125,17 @@ pub fn run(config: &LsConfig) -> anyhow::Result<Status> {
     if partitions.is_empty() {
         return Ok(status);
     }
+    // Topics as `__cluster_metadata` knows them, when a log dir holds it.
+    let topics = ls_metadata::topics(&log_dirs, &dirs, config.read, &diagnostics, &mut status);
     match config.format {
-        Format::Json => print_json(&mut out, &partitions, config.detail)?,
-        Format::Text => print_text(&mut out, &partitions, config.detail)?,
+        Format::Json => {
+            print_json(&mut out, &partitions, config.detail)?;
+            ls_metadata::print_json(&mut out, &topics)?;
+        }
+        Format::Text => {
+            print_text(&mut out, &partitions, config.detail)?;
+            ls_metadata::print_text(&mut out, &topics, table)?;
+        }
     }
     out.flush()?;
     Ok(status)

@@ -72,6 +72,7 @@ mod partition;
 mod prefetch;
 mod record;
 mod segment;
+pub mod state;
 mod verify;
 pub mod writer;
 

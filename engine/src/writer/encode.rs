@@ -317,6 +317,23 @@ impl BatchEncoder {
         result
     }
 
+    /// Appends a control batch of `records` (their keys and values as
+    /// given: KRaft's leader change, snapshot header and footer...) to `out`.
+    /// `spec` is used as for [`BatchEncoder::encode_batch`].
+    pub fn encode_control_records(
+        &mut self,
+        spec: &BatchSpec,
+        records: &[RecordSpec],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let start = out.len();
+        let result = self.encode_v2(spec, true, records, out);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
     /// Appends a legacy message set to `out`. Uncompressed: one message per
     /// record at offset `base_offset + offset_delta`. Compressed: one wrapper
     /// message whose offset is that of the last record and whose value is

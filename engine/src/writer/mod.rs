@@ -17,6 +17,9 @@
 //!   entries for aborted transactions, and tracks producers and open
 //!   transactions. [`write_log_start_offset_checkpoint`] writes the log dir's
 //!   checkpoint file.
+//! - KRaft metadata: [`metadata_record_spec`] and [`control_record_spec`]
+//!   turn `__cluster_metadata` records into records of a log;
+//!   [`write_metadata_snapshot`] writes a `.checkpoint` snapshot.
 //! - [`generate`]: a whole log dir of realistic JSON metrics, deterministic
 //!   for a seed.
 //!
@@ -40,6 +43,7 @@
 
 mod encode;
 mod generate;
+mod metadata;
 mod partition;
 #[cfg(test)]
 mod test_support;
@@ -53,6 +57,9 @@ pub use encode::{
 pub use generate::{
     generate, murmur2, GenConfig, GenSummary, PartitionSummary, Partitioner, GEN_EPOCH_MS,
     GEN_FIRST_PRODUCER_ID,
+};
+pub use metadata::{
+    control_record_spec, metadata_record_spec, snapshot_file_name, write_metadata_snapshot,
 };
 pub use partition::{
     write_log_start_offset_checkpoint, write_offset_checkpoint, AppendInfo, MarkerSpec,
