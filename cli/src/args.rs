@@ -497,6 +497,18 @@ struct DumpArgs {
     /// Stop after N records (at batch level, after the batch that reaches N).
     #[arg(short = 'c', long, value_name = "N")]
     max_records: Option<u64>,
+    /// Decode keys and values as `__consumer_offsets` records (offset
+    /// commits, group metadata with members' subscriptions and assignments,
+    /// KIP-848 consumer group records; implies --print-data-log). With
+    /// --json, `key` and `value` are the decoded objects, `tombstone` says
+    /// whether the value is null, `raw_key` / `raw_value` hold the bytes.
+    /// Unknown versions are shown raw with a warning on stderr.
+    #[arg(long, conflicts_with = "transaction_log_decoder")]
+    offsets_decoder: bool,
+    /// Decode keys and values as `__transaction_state` records (implies
+    /// --print-data-log; --json as with --offsets-decoder).
+    #[arg(long)]
+    transaction_log_decoder: bool,
     #[command(flatten)]
     read: ReadArgs,
 }
@@ -976,6 +988,8 @@ pub struct DumpConfig {
     pub read: ReadOptions,
     pub start_offset: Option<i64>,
     pub max_records: Option<u64>,
+    /// `--offsets-decoder` / `--transaction-log-decoder`.
+    pub decoder: Option<crate::dump_state::StateDecoder>,
 }
 
 #[derive(Debug, Clone)]
@@ -1444,7 +1458,14 @@ impl TryFrom<Cmd> for Command {
                 paths: a.paths,
             }),
             Cmd::Dump(a) => Command::Dump(DumpConfig {
-                level: if a.print_data_log {
+                decoder: if a.offsets_decoder {
+                    Some(crate::dump_state::StateDecoder::Offsets)
+                } else if a.transaction_log_decoder {
+                    Some(crate::dump_state::StateDecoder::TransactionLog)
+                } else {
+                    None
+                },
+                level: if a.print_data_log || a.offsets_decoder || a.transaction_log_decoder {
                     DumpLevel::RecordsWithData
                 } else if a.deep_iteration {
                     DumpLevel::Records

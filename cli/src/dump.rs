@@ -16,6 +16,7 @@ use kreplay::{
 use serde::Serialize;
 
 use crate::args::{DumpConfig, DumpLevel, Format};
+use crate::dump_state::{Decoded, StateDecoder};
 use crate::output::{self, BytesEncoding, EncodedBytes, EncodedHeaders, Out};
 use crate::status::{Diagnostics, Status};
 
@@ -29,6 +30,7 @@ pub fn run(config: &DumpConfig) -> anyhow::Result<Status> {
             level: config.level,
             bytes: config.bytes,
             check_crcs: config.read.check_crcs,
+            decoder: config.decoder,
         },
         diagnostics: Diagnostics::new(false),
         inflater: config.read.inflater(),
@@ -220,7 +222,38 @@ impl Dumper<'_> {
                 self.printer.batch(tp, segment, &batch)?;
             }
             for record in records.iter().filter(|r| r.offset() >= start) {
-                self.printer.record(tp, &batch, record)?;
+                let decoded = self.printer.decoder.map(|d| {
+                    if record.is_control() {
+                        None
+                    } else {
+                        Some(d.decode(record.key(), record.value()))
+                    }
+                });
+                let decoded = decoded.flatten();
+                if let Some(Err(error)) = &decoded {
+                    // Shown raw on stdout; the error (data) on stderr after it.
+                    self.printer.record(tp, &batch, record, None)?;
+                    self.printer.out.flush()?;
+                    self.diagnostics.error(format_args!(
+                        "{}: position {} offset {}: {error}",
+                        segment.path().display(),
+                        batch.position,
+                        record.offset()
+                    ));
+                    self.status = self.status.worst(Status::DataError);
+                } else {
+                    let decoded = decoded.and_then(Result::ok);
+                    self.printer.record(tp, &batch, record, decoded.as_ref())?;
+                    for warning in decoded.iter().flat_map(|d| &d.warnings) {
+                        self.printer.out.flush()?;
+                        self.diagnostics.warning(format_args!(
+                            "{}: position {} offset {}: {warning}",
+                            segment.path().display(),
+                            batch.position,
+                            record.offset()
+                        ));
+                    }
+                }
                 if let Some(left) = &mut self.records_left {
                     *left -= 1;
                     if *left == 0 {
@@ -263,6 +296,7 @@ struct Printer {
     level: DumpLevel,
     bytes: BytesEncoding,
     check_crcs: bool,
+    decoder: Option<StateDecoder>,
 }
 
 /// Kafka's `DefaultRecordBatch.incrementSequence`: sequences wrap at `i32::MAX`.
@@ -330,6 +364,26 @@ struct RecordLine<'a> {
     timestamp_type: Option<u8>,
     key: EncodedBytes<'a>,
     value: EncodedBytes<'a>,
+    headers: EncodedHeaders<'a>,
+    is_control: bool,
+}
+
+/// One state-topic record as a JSON line: decoded `key`, `value`,
+/// `tombstone`, then the raw record's fields.
+#[derive(Serialize)]
+struct DecodedLine<'a> {
+    topic: &'a str,
+    partition: i32,
+    offset: i64,
+    timestamp: Option<i64>,
+    timestamp_type: Option<u8>,
+    key: &'a serde_json::Value,
+    value: Option<&'a serde_json::Value>,
+    tombstone: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+    raw_key: EncodedBytes<'a>,
+    raw_value: EncodedBytes<'a>,
     headers: EncodedHeaders<'a>,
     is_control: bool,
 }
@@ -442,7 +496,35 @@ impl Printer {
         tp: &TopicPartition,
         batch: &FileBatch<'_>,
         record: &Record<'_>,
+        decoded: Option<&Decoded>,
     ) -> io::Result<()> {
+        if let (Format::Json, Some(decoded)) = (self.format, decoded) {
+            let line = DecodedLine {
+                topic: &tp.topic,
+                partition: tp.partition,
+                offset: record.offset(),
+                timestamp: record.timestamp(),
+                timestamp_type: record.timestamp_type().map(|t| t.id()),
+                key: &decoded.key,
+                value: decoded.value.as_ref(),
+                tombstone: record.value().is_none(),
+                warnings: &decoded.warnings,
+                raw_key: EncodedBytes {
+                    bytes: record.key(),
+                    encoding: self.bytes,
+                },
+                raw_value: EncodedBytes {
+                    bytes: record.value(),
+                    encoding: self.bytes,
+                },
+                headers: EncodedHeaders {
+                    headers: record.headers(),
+                    encoding: self.bytes,
+                },
+                is_control: record.is_control(),
+            };
+            return output::json_line(&mut self.out, &line);
+        }
         if self.format == Format::Json {
             let line = RecordLine {
                 topic: &tp.topic,
@@ -514,7 +596,14 @@ impl Printer {
         } else if record.is_control() {
             write!(out, " controlType: UNKNOWN(-1)")?;
         }
-        if self.level == DumpLevel::RecordsWithData && !record.is_control() {
+        if let Some(decoded) = decoded {
+            // As kafka-dump-log's OffsetsMessageParser: a tombstone is <DELETE>.
+            write!(out, " key: {}", decoded.key)?;
+            match &decoded.value {
+                Some(value) => write!(out, " payload: {value}")?,
+                None => write!(out, " payload: <DELETE>")?,
+            }
+        } else if self.level == DumpLevel::RecordsWithData && !record.is_control() {
             if let Some(key) = record.key() {
                 write!(out, " key: {}", self.bytes.text(key))?;
             }

@@ -8,6 +8,7 @@ mod args;
 mod bench;
 mod consume;
 mod dump;
+mod dump_state;
 mod export;
 mod gen;
 mod group;
