@@ -502,7 +502,9 @@ struct DumpArgs {
     /// KIP-848 consumer group records; implies --print-data-log). With
     /// --json, `key` and `value` are the decoded objects, `tombstone` says
     /// whether the value is null, `raw_key` / `raw_value` hold the bytes.
-    /// Unknown versions are shown raw with a warning on stderr.
+    /// Unknown versions are shown raw with a warning on stderr (exit status
+    /// unchanged); a record that breaks its version's schema is shown raw
+    /// with an error naming the field and its byte position (exit status 1).
     #[arg(long, conflicts_with = "transaction_log_decoder")]
     offsets_decoder: bool,
     /// Decode keys and values as `__transaction_state` records (implies

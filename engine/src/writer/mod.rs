@@ -17,6 +17,9 @@
 //!   entries for aborted transactions, and tracks producers and open
 //!   transactions. [`write_log_start_offset_checkpoint`] writes the log dir's
 //!   checkpoint file.
+//! - State topics: [`offset_commit_record`], [`offset_commit_tombstone`],
+//!   [`group_metadata_record`] encode `__consumer_offsets` records
+//!   (`kreplay::state` encodes any of them).
 //! - [`generate`]: a whole log dir of realistic JSON metrics, deterministic
 //!   for a seed.
 //!
@@ -41,6 +44,7 @@
 mod encode;
 mod generate;
 mod partition;
+mod state;
 #[cfg(test)]
 mod test_support;
 
@@ -58,4 +62,7 @@ pub use partition::{
     write_log_start_offset_checkpoint, write_offset_checkpoint, AppendInfo, MarkerSpec,
     PartitionWriter, WriterOptions, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_MAX_INDEX_BYTES,
     DEFAULT_SEGMENT_BYTES, LOG_START_OFFSET_CHECKPOINT,
+};
+pub use state::{
+    group_metadata_record, offset_commit_record, offset_commit_tombstone, StateRecord,
 };
