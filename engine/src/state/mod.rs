@@ -6,6 +6,9 @@
 //! - [`consumer_offsets`]: `__consumer_offsets` (offset commits, classic
 //!   group metadata with [`consumer_protocol`] subscriptions and
 //!   assignments, the KIP-848 [`consumer_group`] records).
+//! - [`compacted`]: a `__consumer_offsets` partition as its group
+//!   coordinator loads it (last value per key, tombstones delete,
+//!   transactional commits on their markers).
 //! - [`transaction_state`]: the `__transaction_state` records.
 //!
 //! Every decoder follows Kafka's schemas field by field, returns typed
@@ -21,6 +24,7 @@ use std::fmt;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
+pub mod compacted;
 pub mod consumer_group;
 pub mod consumer_offsets;
 pub mod consumer_protocol;
