@@ -263,3 +263,15 @@ fn real_offsets_partitions_dump_without_warnings() {
             .all(|l| l["key"]["type"] != "unknown" && l.get("warnings").is_none()));
     }
 }
+
+#[test]
+fn the_two_decoders_exclude_each_other() {
+    let run = kreplay([
+        "dump",
+        "--offsets-decoder",
+        "--transaction-log-decoder",
+        "x",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
+}
