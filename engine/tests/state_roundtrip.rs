@@ -450,3 +450,23 @@ fn malformed_known_versions_name_the_field_and_position() {
         );
     }
 }
+
+#[test]
+fn transaction_partitions_of_empty_topics_are_not_refused() {
+    use kreplay::state::transaction_state::{
+        TransactionLogRecordValue, TransactionLogValue, TransactionPartitions,
+    };
+    // Ten entries of 3 bytes each (flexible): under the non-flexible 6-byte minimum.
+    let value = TransactionLogValue {
+        version: 1,
+        previous_producer_id: -1,
+        next_producer_id: -1,
+        transaction_partitions: Some(vec![TransactionPartitions::default(); 10]),
+        ..TransactionLogValue::default()
+    };
+    let bytes = TransactionLogRecordValue::Known(value.clone())
+        .encode()
+        .unwrap();
+    let got = TransactionLogRecordValue::decode(&bytes, &mut Vec::new()).unwrap();
+    assert_eq!(got, TransactionLogRecordValue::Known(value));
+}

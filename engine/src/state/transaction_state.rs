@@ -239,29 +239,32 @@ impl TransactionLogValue {
         v.producer_epoch = r.i16("ProducerEpoch")?;
         v.transaction_timeout_ms = r.i32("TransactionTimeoutMs")?;
         v.transaction_status = r.i8("TransactionStatus")?;
-        v.transaction_partitions =
-            match r.nullable_array_len("TransactionPartitions", flexible, 6)? {
-                None => None,
-                Some(n) => {
-                    let mut partitions = Vec::with_capacity(n);
-                    for _ in 0..n {
-                        let topic = r.string_as("TransactionPartitions[].Topic", flexible)?;
-                        let ids =
-                            r.array_of("PartitionIds", flexible, 4, |r| r.i32("PartitionIds[]"))?;
-                        let unknown = if flexible {
-                            read_tags(r, &[])?.1
-                        } else {
-                            Vec::new()
-                        };
-                        partitions.push(TransactionPartitions {
-                            topic: topic.to_owned(),
-                            partition_ids: ids,
-                            unknown_tagged_fields: unknown,
-                        });
-                    }
-                    Some(partitions)
+        v.transaction_partitions = match r.nullable_array_len(
+            "TransactionPartitions",
+            flexible,
+            if flexible { 3 } else { 6 },
+        )? {
+            None => None,
+            Some(n) => {
+                let mut partitions = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let topic = r.string_as("TransactionPartitions[].Topic", flexible)?;
+                    let ids =
+                        r.array_of("PartitionIds", flexible, 4, |r| r.i32("PartitionIds[]"))?;
+                    let unknown = if flexible {
+                        read_tags(r, &[])?.1
+                    } else {
+                        Vec::new()
+                    };
+                    partitions.push(TransactionPartitions {
+                        topic: topic.to_owned(),
+                        partition_ids: ids,
+                        unknown_tagged_fields: unknown,
+                    });
                 }
-            };
+                Some(partitions)
+            }
+        };
         v.transaction_last_update_timestamp_ms = r.i64("TransactionLastUpdateTimestampMs")?;
         v.transaction_start_timestamp_ms = r.i64("TransactionStartTimestampMs")?;
         if flexible {
