@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 CARGO_FUZZ_VERSION=0.13.2
-ALL_TARGETS=(record_batch segment decompress index checkpoint group_state writer_roundtrip cluster_metadata)
+ALL_TARGETS=(record_batch segment decompress index checkpoint group_state writer_roundtrip cluster_metadata state_offsets state_transaction)
 if [ "$#" -gt 0 ]; then
     TARGETS=("$@")
 else

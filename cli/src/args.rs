@@ -501,8 +501,22 @@ struct DumpArgs {
     /// snapshots) as kafka-dump-log does; implies --print-data-log. With
     /// --json, `key` and `value` are the decoded objects, beside `tombstone`,
     /// `raw_key` and `raw_value`.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["offsets_decoder", "transaction_log_decoder"])]
     cluster_metadata_decoder: bool,
+    /// Decode keys and values as `__consumer_offsets` records (offset
+    /// commits, group metadata with members' subscriptions and assignments,
+    /// KIP-848 consumer group records; implies --print-data-log). With
+    /// --json, `key` and `value` are the decoded objects, `tombstone` says
+    /// whether the value is null, `raw_key` / `raw_value` hold the bytes.
+    /// Unknown versions are shown raw with a warning on stderr (exit status
+    /// unchanged); a record that breaks its version's schema is shown raw
+    /// with an error naming the field and its byte position (exit status 1).
+    #[arg(long, conflicts_with = "transaction_log_decoder")]
+    offsets_decoder: bool,
+    /// Decode keys and values as `__transaction_state` records (implies
+    /// --print-data-log; --json as with --offsets-decoder).
+    #[arg(long)]
+    transaction_log_decoder: bool,
     #[command(flatten)]
     read: ReadArgs,
 }
@@ -1010,6 +1024,9 @@ pub enum Decoder {
     Bytes,
     /// KRaft `__cluster_metadata` records (`--cluster-metadata-decoder`).
     ClusterMetadata,
+    /// `__consumer_offsets` (`--offsets-decoder`) or `__transaction_state`
+    /// (`--transaction-log-decoder`) records.
+    State(crate::dump_state::StateDecoder),
 }
 
 #[derive(Debug, Clone)]
@@ -1481,13 +1498,20 @@ impl TryFrom<Cmd> for Command {
                 paths: a.paths,
             }),
             Cmd::Dump(a) => Command::Dump(DumpConfig {
-                // kafka-dump-log: a decoder implies --print-data-log.
                 decoder: if a.cluster_metadata_decoder {
                     Decoder::ClusterMetadata
+                } else if a.offsets_decoder {
+                    Decoder::State(crate::dump_state::StateDecoder::Offsets)
+                } else if a.transaction_log_decoder {
+                    Decoder::State(crate::dump_state::StateDecoder::TransactionLog)
                 } else {
                     Decoder::Bytes
                 },
-                level: if a.print_data_log || a.cluster_metadata_decoder {
+                level: if a.print_data_log
+                    || a.cluster_metadata_decoder
+                    || a.offsets_decoder
+                    || a.transaction_log_decoder
+                {
                     DumpLevel::RecordsWithData
                 } else if a.deep_iteration {
                     DumpLevel::Records

@@ -267,6 +267,22 @@ fn decode(
         let decoded = match decoder {
             Decoder::Bytes => return Ok(None),
             Decoder::ClusterMetadata => dump_metadata::decode(record),
+            Decoder::State(_) if record.is_control() => return Ok(None),
+            Decoder::State(state) => match state.decode(record.key(), record.value()) {
+                Ok(decoded) => decoded.into(),
+                Err(error) => {
+                    // Shown raw; the error (data) on stderr.
+                    out.flush()?;
+                    diagnostics.error(format_args!(
+                        "{}: position {} offset {}: {error}",
+                        segment.path().display(),
+                        batch.position,
+                        record.offset()
+                    ));
+                    *status = status.worst(Status::DataError);
+                    return Ok(None);
+                }
+            },
         };
         let at = || {
             format!(
@@ -276,7 +292,7 @@ fn decode(
                 record.offset()
             )
         };
-        if let Some(warning) = &decoded.warning {
+        for warning in &decoded.warnings {
             out.flush()?;
             diagnostics.warning(format_args!("{}: {warning}", at()));
         }
@@ -507,6 +523,7 @@ impl Printer {
                 key: &decoded.key,
                 value: &decoded.value,
                 tombstone: record.value().is_none(),
+                warnings: &decoded.warnings,
                 headers: EncodedHeaders {
                     headers: record.headers(),
                     encoding: self.bytes,
@@ -625,6 +642,8 @@ struct DecodedRecordLine<'a> {
     headers: EncodedHeaders<'a>,
     is_control: bool,
     tombstone: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
     raw_key: EncodedBytes<'a>,
     raw_value: EncodedBytes<'a>,
 }

@@ -25,8 +25,8 @@ pub struct Decoded {
     pub value: Value,
     /// What to print after the record's fields in text.
     pub text: String,
-    /// A warning (unknown type or version) to report.
-    pub warning: Option<String>,
+    /// Warnings (unknown types or versions) to report.
+    pub warnings: Vec<String>,
     /// An error (bytes that do not decode) to report.
     pub error: Option<String>,
 }
@@ -52,7 +52,7 @@ pub fn decode(record: &Record<'_>) -> Decoded {
                     text: control_text(&control),
                     key,
                     value: control.to_json(),
-                    warning,
+                    warnings: warning.into_iter().collect(),
                     error: None,
                 }
             }
@@ -64,7 +64,7 @@ pub fn decode(record: &Record<'_>) -> Decoded {
             key: Value::Null,
             value: Value::Null,
             text: " payload: null".into(),
-            warning: None,
+            warnings: Vec::new(),
             error: Some("a metadata record with a null value".into()),
         };
     };
@@ -86,7 +86,7 @@ pub fn decode(record: &Record<'_>) -> Decoded {
                 text,
                 key: Value::Null,
                 value: json,
-                warning,
+                warnings: warning.into_iter().collect(),
                 error: None,
             }
         }
@@ -111,7 +111,7 @@ fn raw(record: &Record<'_>, error: String) -> Decoded {
         },
         text: format!(" payload: {value}"),
         value,
-        warning: None,
+        warnings: Vec::new(),
         error: Some(error),
     }
 }

@@ -9,6 +9,7 @@ mod bench;
 mod consume;
 mod dump;
 mod dump_metadata;
+mod dump_state;
 mod export;
 mod export_values;
 mod gen;

@@ -20,7 +20,9 @@
 //! nothing in a log dir is ever written.
 //!
 //! The [`writer`] module writes Kafka-compatible logs (for tests, fixtures,
-//! benchmarks and `kreplay gen`).
+//! benchmarks and `kreplay gen`). The [`state`] module decodes the records
+//! of Kafka's own topics (`__consumer_offsets`, `__transaction_state`) from
+//! their keys and values, following Kafka's message schemas.
 //!
 //! # Example
 //!

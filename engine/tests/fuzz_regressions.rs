@@ -99,3 +99,13 @@ fn writer_roundtrip() {
 fn group_state() {
     assert!(run("group_state", checks::group_state) > 0);
 }
+
+#[test]
+fn state_offsets() {
+    assert!(run("state_offsets", checks::state_offsets) > 0);
+}
+
+#[test]
+fn state_transaction() {
+    assert!(run("state_transaction", checks::state_transaction) > 0);
+}

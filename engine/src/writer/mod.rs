@@ -20,6 +20,9 @@
 //! - KRaft metadata: [`metadata_record_spec`] and [`control_record_spec`]
 //!   turn `__cluster_metadata` records into records of a log;
 //!   [`write_metadata_snapshot`] writes a `.checkpoint` snapshot.
+//! - State topics: [`offset_commit_record`], [`offset_commit_tombstone`],
+//!   [`group_metadata_record`] encode `__consumer_offsets` records
+//!   (`kreplay::state` encodes any of them).
 //! - [`generate`]: a whole log dir of realistic JSON metrics, deterministic
 //!   for a seed.
 //!
@@ -45,6 +48,7 @@ mod encode;
 mod generate;
 mod metadata;
 mod partition;
+mod state;
 #[cfg(test)]
 mod test_support;
 
@@ -65,4 +69,7 @@ pub use partition::{
     write_log_start_offset_checkpoint, write_offset_checkpoint, AppendInfo, MarkerSpec,
     PartitionWriter, WriterOptions, DEFAULT_INDEX_INTERVAL_BYTES, DEFAULT_MAX_INDEX_BYTES,
     DEFAULT_SEGMENT_BYTES, LOG_START_OFFSET_CHECKPOINT,
+};
+pub use state::{
+    group_metadata_record, offset_commit_record, offset_commit_tombstone, StateRecord,
 };
