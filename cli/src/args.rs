@@ -1325,29 +1325,47 @@ impl GroupCmd {
     }
 }
 
+/// Where a consumer with an optional `--group` starts (`-o`, else `stored`
+/// with a group and `beginning` without) and its state dir (the XDG default
+/// with a group): what `consume` and `export` share.
+pub(crate) fn group_start(
+    subcommand: &str,
+    offset: Option<StartOffset>,
+    group: Option<&str>,
+    state_dir: Option<PathBuf>,
+) -> Result<(StartOffset, Option<PathBuf>), clap::Error> {
+    let start = match (offset, group) {
+        (Some(StartOffset::Stored), None) => {
+            return Err(usage_error(
+                subcommand,
+                "-o stored needs --group (the committed offsets are a group's)",
+            ))
+        }
+        (Some(start), _) => start,
+        (None, Some(_)) => StartOffset::Stored,
+        (None, None) => StartOffset::Beginning,
+    };
+    let state_dir = match (group, state_dir) {
+        (None, _) => None,
+        (Some(_), Some(dir)) => Some(dir),
+        (Some(_), None) => Some(default_state_dir().ok_or_else(|| {
+            usage_error(
+                subcommand,
+                "--group needs --state-dir: neither XDG_STATE_HOME nor HOME is set to an absolute path",
+            )
+        })?),
+    };
+    Ok((start, state_dir))
+}
+
 impl ConsumeArgs {
     fn config(self) -> Result<ConsumeConfig, clap::Error> {
-        let start = match (self.offset, &self.group) {
-            (Some(StartOffset::Stored), None) => {
-                return Err(usage_error(
-                    "consume",
-                    "-o stored needs --group (the committed offsets are a group's)",
-                ))
-            }
-            (Some(start), _) => start,
-            (None, Some(_)) => StartOffset::Stored,
-            (None, None) => StartOffset::Beginning,
-        };
-        let state_dir = match (&self.group, self.state_dir) {
-            (None, _) => None,
-            (Some(_), Some(dir)) => Some(dir),
-            (Some(_), None) => Some(default_state_dir().ok_or_else(|| {
-                usage_error(
-                    "consume",
-                    "--group needs --state-dir: neither XDG_STATE_HOME nor HOME is set to an absolute path",
-                )
-            })?),
-        };
+        let (start, state_dir) = group_start(
+            "consume",
+            self.offset,
+            self.group.as_deref(),
+            self.state_dir,
+        )?;
         let text_bytes = |bytes: Option<ConsumeBytesArg>| match bytes {
             None | Some(ConsumeBytesArg::Raw) => TextBytes::Raw,
             Some(ConsumeBytesArg::Utf8) => TextBytes::Encoded(BytesEncoding::Utf8),

@@ -36,7 +36,7 @@ use kreplay::{
 };
 
 use crate::args::{
-    default_state_dir, group_parser, parse_start_offset, parse_topic, usage_error, StartOffset,
+    group_parser, group_start, parse_start_offset, parse_topic, usage_error, StartOffset,
 };
 use crate::export_values::{describe, value_columns, ValueArgs, ValueFormat};
 use crate::output::BytesEncoding;
@@ -213,27 +213,8 @@ impl ExportArgs {
         if self.values.schema.is_some() && self.values.value_format != ValueFormat::Json {
             return Err(usage_error("export", "--schema is for --value-format json"));
         }
-        let start = match (self.offset, &self.group) {
-            (Some(StartOffset::Stored), None) => {
-                return Err(usage_error(
-                    "export",
-                    "-o stored needs --group (the committed offsets are a group's)",
-                ))
-            }
-            (Some(start), _) => start,
-            (None, Some(_)) => StartOffset::Stored,
-            (None, None) => StartOffset::Beginning,
-        };
-        let state_dir = match (&self.group, self.state_dir) {
-            (None, _) => None,
-            (Some(_), Some(dir)) => Some(dir),
-            (Some(_), None) => Some(default_state_dir().ok_or_else(|| {
-                usage_error(
-                    "export",
-                    "--group needs --state-dir: neither XDG_STATE_HOME nor HOME is set to an absolute path",
-                )
-            })?),
-        };
+        let (start, state_dir) =
+            group_start("export", self.offset, self.group.as_deref(), self.state_dir)?;
         let grouped = self.group.is_some();
         let mut consumer = ConsumerConfig::new(self.log_dirs);
         consumer.group_id = self.group;
