@@ -195,11 +195,12 @@ impl Shared {
         let Ok(mut spare) = self.spare.lock() else {
             return;
         };
-        for mut buffer in inflated.into_iter().filter_map(|m| m.try_into_vec().ok()) {
+        for buffer in inflated.into_iter().filter_map(|m| m.try_into_vec().ok()) {
             if spare.bytes + buffer.capacity() > self.spare_limit {
                 break;
             }
-            buffer.clear();
+            // Not cleared: lz4 and snappy overwrite the stale bytes instead
+            // of zeroing fresh ones (see `Decompressor::decompress`).
             spare.bytes += buffer.capacity();
             spare.buffers.push(buffer);
         }
