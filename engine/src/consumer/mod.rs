@@ -19,6 +19,7 @@
 mod auto_commit;
 mod damage;
 mod fetcher;
+mod inflate;
 mod records;
 
 pub use damage::{Damage, OnDamage};
