@@ -130,6 +130,11 @@ fn broker_disk(log: &Path) {
         group_metadata_record("idle", Some(&idle)).unwrap(),
         group_metadata_record("old", Some(&idle)).unwrap(),
         group_metadata_record("old", None).unwrap(),
+        // A record type from a newer broker: kept raw, with a warning.
+        StateRecord {
+            key: vec![0, 99, 1, 2],
+            value: Some(b"future".to_vec()),
+        },
     ]))
     .unwrap();
     w.close().unwrap();
@@ -416,6 +421,44 @@ old      dead    0        0           -              -         -           -
     assert_eq!(lines[1]["group"], "billing");
     assert_eq!(lines[1]["offsets_partitions"], serde_json::json!([0]));
     assert_eq!(lines[2]["offsets_partitions"], serde_json::json!([1]));
+}
+
+#[test]
+fn a_malformed_commit_is_an_error_naming_file_position_and_offset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("broker-1");
+    let state = tmp.path().join("state");
+    broker_disk(&log);
+    let mut w =
+        PartitionWriter::open(&log, "__consumer_offsets", 2, WriterOptions::default()).unwrap();
+    w.append(&state_specs(&[
+        offset_commit_record("x", "orders", 0, 1, "", 1).unwrap(),
+        // An offset commit key cut inside its group string.
+        StateRecord {
+            key: vec![0, 1, 0, 5, b'a'],
+            value: None,
+        },
+    ]))
+    .unwrap();
+    w.close().unwrap();
+    for args in [vec!["group", "import", "--execute"], vec!["group", "list"]] {
+        let mut args = args;
+        args.extend(["--from-log-dir", s(&log)]);
+        if args[1] == "import" {
+            args.extend(["--state-dir", s(&state)]);
+        }
+        let run = kreplay(&args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(
+                "__consumer_offsets-2/00000000000000000000.log: position 0, offset 1: \
+                 malformed __consumer_offsets record: key: field group at byte 2"
+            ),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(!state.exists(), "nothing is written after a bad record");
 }
 
 #[test]
