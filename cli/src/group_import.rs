@@ -240,6 +240,7 @@ pub fn import(
         let starts = logs.beginning_offsets(&known)?;
         let ends = logs.end_offsets(&known)?;
         let mut lines = Vec::new();
+        let mut missing: BTreeMap<String, Vec<i32>> = BTreeMap::new();
         for ((topic, partition), (offsets_partition, committed)) in offsets {
             let tp = TopicPartition::new(topic.clone(), partition);
             let offset = committed.value.offset;
@@ -256,10 +257,7 @@ pub fn import(
             }
             let log_end_offset = ends.get(&tp).copied();
             match (starts.get(&tp), log_end_offset) {
-                (_, None) => diagnostics.warning(format_args!(
-                    "group '{group}': {tp}: not in the log dir (LOG-END-OFFSET unknown): \
-                     imported anyway (its partitions may be on another broker's disk)"
-                )),
+                (_, None) => missing.entry(topic.clone()).or_default().push(partition),
                 (_, Some(end)) if offset > end => diagnostics.warning(format_args!(
                     "group '{group}': {tp}: committed offset {offset} ({at}) is past the log \
                      end offset {end}: a consumer resets it (--auto-offset-reset)"
@@ -282,6 +280,14 @@ pub fn import(
                 offsets_partition,
                 record_offset: committed.record_offset,
             });
+        }
+        for (topic, partitions) in missing {
+            let partitions: Vec<String> = partitions.iter().map(i32::to_string).collect();
+            diagnostics.warning(format_args!(
+                "group '{group}': topic {topic} is not in the log dir (partitions {}): \
+                 imported anyway, LOG-END-OFFSET unknown (it may be on another broker's disk)",
+                partitions.join(",")
+            ));
         }
         plans.insert(group, lines);
     }

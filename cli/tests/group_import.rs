@@ -289,7 +289,7 @@ fn dry_run_writes_nothing_execute_imports_and_consume_resumes_there() {
     );
     assert!(
         run.stderr
-            .contains("group 'audit': gone-0: not in the log dir"),
+            .contains("group 'audit': topic gone is not in the log dir (partitions 0)"),
         "{}",
         run.stderr
     );
