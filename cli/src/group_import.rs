@@ -194,11 +194,15 @@ pub fn import(
     // log dir is refused even in a dry run.
     let store = open_store(config, log_dirs)?;
     let selected: Vec<String> = if import.groups.is_empty() {
-        groups
+        let (with_offsets, without): (Vec<String>, Vec<String>) = groups
             .group_ids()
             .into_iter()
-            .filter(|g| !groups.group_offsets(g).is_empty())
-            .collect()
+            .partition(|g| !groups.group_offsets(g).is_empty());
+        // Groups whose only commits wait for a marker: nothing to import, said.
+        for group in &without {
+            warn_pending(&groups, group, diagnostics);
+        }
+        with_offsets
     } else {
         let mut selected = import.groups.clone();
         selected.sort();

@@ -72,6 +72,7 @@ fn member(id: &str) -> MemberMetadata {
 ///   the log dir); orders-0 was committed then deleted by a tombstone.
 /// - idle: payments-0 → 40, metadata without members (empty).
 /// - old: metadata deleted by a tombstone (dead), no offsets.
+/// - txonly: one commit, in a transaction without marker: nothing.
 fn broker_disk(log: &Path) {
     for (partition, records) in ORDERS {
         write_topic(log, "orders", partition, records);
@@ -113,6 +114,13 @@ fn broker_disk(log: &Path) {
         5,
         0,
         &state_specs(&[offset_commit_record("billing", "orders", 1, 180, "", 3).unwrap()]),
+    )
+    .unwrap();
+    // A group whose only commit is in an open transaction.
+    w.append_transactional(
+        6,
+        0,
+        &state_specs(&[offset_commit_record("txonly", "payments", 0, 30, "", 3).unwrap()]),
     )
     .unwrap();
     w.close().unwrap();
@@ -289,6 +297,12 @@ fn dry_run_writes_nothing_execute_imports_and_consume_resumes_there() {
     );
     assert!(
         run.stderr
+            .contains("group 'txonly': payments-0: a transactional commit of offset 30"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
             .contains("group 'audit': topic gone is not in the log dir (partitions 0)"),
         "{}",
         run.stderr
@@ -385,7 +399,7 @@ fn group_selects_what_is_imported() {
     assert_eq!(plan(&run).len(), 3);
 
     // A group with no committed offsets (or none at all) is a data error.
-    for group in ["old", "nobody"] {
+    for group in ["old", "nobody", "txonly"] {
         let run = import(&log, &state, &["--group", group, "--execute"]);
         assert_eq!(run.code, 1, "{group}: {}", run.stderr);
         assert!(
