@@ -53,7 +53,7 @@ enum Cmd {
     /// Measure replay speed per IoMode, warm and cold, beside the memory ceiling and dd.
     #[command(after_help = EXIT_STATUS)]
     Bench(BenchArgs),
-    /// Consumer groups' committed offsets: list, describe (lag), delete, reset.
+    /// Consumer groups' committed offsets: list, describe (lag), delete, reset, import.
     #[command(after_help = GROUP_HELP, subcommand)]
     Group(GroupCmd),
     /// Write records to Parquet, Arrow IPC or JSON-lines files, one partition at a time.
@@ -90,7 +90,31 @@ enum GroupCmd {
     /// kafka-consumer-groups --reset-offsets.
     #[command(after_help = GROUP_RESET_HELP)]
     Reset(GroupResetArgs),
+    /// Plan (default) or write (--execute) kreplay group offsets from the committed
+    /// offsets of Kafka's __consumer_offsets in a log dir (a dead broker's disk).
+    #[command(after_help = GROUP_IMPORT_HELP)]
+    Import(GroupImportArgs),
 }
+
+const GROUP_IMPORT_HELP: &str = "\
+Every __consumer_offsets-N partition of --from-log-dir is read as its group
+coordinator loads it: the last commit of a partition wins, a tombstone deletes
+it, a transactional commit counts once its COMMIT marker is written (one still
+without a marker is reported and not imported). The offsets are Kafka's
+committed offsets (the next offset to read) with their metadata, written to
+the groups of the same names in --state-dir; other partitions the group has
+committed in kreplay are kept. Partitions of topics that are not in the log dir
+are imported too, with a warning. Nothing is ever written into the log dir.
+
+Without --execute the plan is only printed: NEW-OFFSET (Kafka's), CURRENT-OFFSET
+(kreplay's now) and LOG-END-OFFSET. --execute is refused while a group has live
+members, as `group reset` is.
+
+Exit status:
+  0  success
+  1  a data error (a --group with no committed offsets, a corrupt
+     __consumer_offsets record), or --execute on a group with live members
+  2  usage error or I/O error (bad flag, missing log dir)";
 
 const GROUP_RESET_HELP: &str = "\
 Partitions (one of):
@@ -125,6 +149,13 @@ struct StateDirArg {
 struct GroupListArgs {
     #[command(flatten)]
     state: StateDirArg,
+    /// Kafka's groups instead, from the __consumer_offsets partitions of this log dir; repeat for several.
+    #[arg(
+        long = "from-log-dir",
+        value_name = "DIR",
+        conflicts_with = "state_dir"
+    )]
+    from_log_dirs: Vec<PathBuf>,
     /// One JSON object per group.
     #[arg(long)]
     json: bool,
@@ -200,6 +231,27 @@ struct GroupResetArgs {
     #[arg(long, conflicts_with = "execute")]
     dry_run: bool,
     /// Write the new offsets.
+    #[arg(long)]
+    execute: bool,
+    /// One JSON object per partition of the plan.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct GroupImportArgs {
+    /// A Kafka log dir holding __consumer_offsets-N partitions (and the topics); repeat for several.
+    #[arg(long = "from-log-dir", value_name = "DIR", required = true)]
+    from_log_dirs: Vec<PathBuf>,
+    /// Import this group only; repeat for several [default: every group with committed offsets].
+    #[arg(long = "group", value_name = "GROUP", value_parser = group_parser())]
+    groups: Vec<String>,
+    #[command(flatten)]
+    state: StateDirArg,
+    /// Only print the plan (the default).
+    #[arg(long, conflicts_with = "execute")]
+    dry_run: bool,
+    /// Write the offsets.
     #[arg(long)]
     execute: bool,
     /// One JSON object per partition of the plan.
@@ -1149,7 +1201,11 @@ pub struct GroupConfig {
 
 #[derive(Debug, Clone)]
 pub enum GroupAction {
-    List,
+    /// kreplay's groups, or (`from_log_dirs` not empty) Kafka's groups in
+    /// those log dirs' `__consumer_offsets`.
+    List {
+        from_log_dirs: Vec<PathBuf>,
+    },
     Describe {
         group: String,
         log_dirs: Vec<PathBuf>,
@@ -1159,6 +1215,16 @@ pub enum GroupAction {
         group: String,
     },
     Reset(ResetConfig),
+    Import(ImportConfig),
+}
+
+/// What `group import` reads and writes.
+#[derive(Debug, Clone)]
+pub struct ImportConfig {
+    pub from_log_dirs: Vec<PathBuf>,
+    /// Empty: every group with committed offsets.
+    pub groups: Vec<String>,
+    pub mode: ResetMode,
 }
 
 /// What `group describe` shows, as `kafka-consumer-groups --describe`
@@ -1270,7 +1336,9 @@ impl GroupCmd {
             GroupCmd::List(a) => GroupConfig {
                 state_dir: a.state.resolve("group")?,
                 format: format(a.json),
-                action: GroupAction::List,
+                action: GroupAction::List {
+                    from_log_dirs: a.from_log_dirs,
+                },
             },
             GroupCmd::Describe(a) => GroupConfig {
                 state_dir: a.state.resolve("group")?,
@@ -1321,6 +1389,19 @@ impl GroupCmd {
                     }),
                 }
             }
+            GroupCmd::Import(a) => GroupConfig {
+                state_dir: a.state.resolve("group")?,
+                format: format(a.json),
+                action: GroupAction::Import(ImportConfig {
+                    from_log_dirs: a.from_log_dirs,
+                    groups: a.groups,
+                    mode: if a.execute {
+                        ResetMode::Execute
+                    } else {
+                        ResetMode::DryRun
+                    },
+                }),
+            },
         })
     }
 }

@@ -2,6 +2,8 @@
 //! `kafka-consumer-groups`: states and members come from the group's
 //! membership files (read without taking part), offsets from its commits.
 //! Delete and reset refuse a group with live members, as Kafka does.
+//! `group import` and `group list --from-log-dir` (Kafka's own groups, from
+//! a log dir's `__consumer_offsets`) are in `group_import.rs`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -25,7 +27,13 @@ pub fn run(config: &GroupConfig) -> anyhow::Result<Status> {
     let diagnostics = Diagnostics::new(false);
     let mut out = output::stdout();
     let result = match &config.action {
-        GroupAction::List => list(config, &mut out),
+        GroupAction::List { from_log_dirs } if from_log_dirs.is_empty() => list(config, &mut out),
+        GroupAction::List { from_log_dirs } => {
+            crate::group_import::list(config, from_log_dirs, &mut out, &diagnostics)
+        }
+        GroupAction::Import(import) => {
+            crate::group_import::import(config, import, &mut out, &diagnostics)
+        }
         GroupAction::Describe {
             group,
             log_dirs,
@@ -58,7 +66,7 @@ pub fn run(config: &GroupConfig) -> anyhow::Result<Status> {
 
 /// Why a group command failed.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     /// Writing stdout (a closed pipe ends quietly).
     Io(std::io::Error),
     /// The engine: I/O (exit 2) or corruption (exit 1).
@@ -87,7 +95,10 @@ fn not_found(group: &str) -> Failure {
 
 /// The store, or `None` when the state dir does not exist (then there is no
 /// group, and nothing is created).
-fn open_store(config: &GroupConfig, log_dirs: &[PathBuf]) -> Result<Option<OffsetStore>, Failure> {
+pub(crate) fn open_store(
+    config: &GroupConfig,
+    log_dirs: &[PathBuf],
+) -> Result<Option<OffsetStore>, Failure> {
     if !config.state_dir.exists() {
         return Ok(None);
     }
@@ -96,14 +107,14 @@ fn open_store(config: &GroupConfig, log_dirs: &[PathBuf]) -> Result<Option<Offse
 
 /// A consumer over the log dirs, used for log start / end offsets and
 /// offsets for times (assigned nothing, so it reads nothing).
-fn open_logs(log_dirs: &[PathBuf]) -> Result<Consumer, Failure> {
+pub(crate) fn open_logs(log_dirs: &[PathBuf]) -> Result<Consumer, Failure> {
     let mut consumer_config = ConsumerConfig::new(log_dirs.iter().cloned());
     consumer_config.follow = false;
     Ok(Consumer::new(consumer_config)?)
 }
 
 /// Writes rows as a table: columns two spaces apart, padded to the widest cell.
-fn table(out: &mut Out, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+pub(crate) fn table(out: &mut Out, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {

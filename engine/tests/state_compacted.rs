@@ -91,6 +91,7 @@ fn last_value_wins_tombstones_delete_transactions_wait_for_markers() {
         ]
     );
     assert_eq!(view.groups.keys().collect::<Vec<_>>(), ["billing"]);
+    assert_eq!(view.deleted_groups.iter().collect::<Vec<_>>(), ["audit"]);
     assert_eq!(view.pending.keys().collect::<Vec<_>>(), [&9]);
     assert!(view.warnings.is_empty());
     assert_eq!(view.group_offsets("billing").len(), 1);

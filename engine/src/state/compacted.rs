@@ -7,7 +7,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::consumer_offsets::{
     decode_offsets_record, GroupMetadataValue, OffsetCommitValue, OffsetsKey, OffsetsRecord,
@@ -34,6 +34,8 @@ pub struct CompactedOffsets {
     pub offsets: BTreeMap<GroupTopicPartition, CommittedOffset>,
     /// Each classic group's last metadata.
     pub groups: BTreeMap<String, GroupMetadataValue>,
+    /// Groups whose last metadata record is a tombstone (Kafka's `Dead`).
+    pub deleted_groups: BTreeSet<String>,
     /// Transactional commits still waiting for a marker, by producer id.
     pub pending: BTreeMap<i64, Vec<(GroupTopicPartition, Option<CommittedOffset>)>>,
     /// Warnings of the records read (unknown versions kept raw), with their offsets.
@@ -69,10 +71,12 @@ impl CompactedOffsets {
                 }
             }
             (OffsetsKey::GroupMetadata(k), Some(OffsetsValue::GroupMetadata(v))) => {
+                self.deleted_groups.remove(&k.group);
                 self.groups.insert(k.group.clone(), v.clone());
             }
             (OffsetsKey::GroupMetadata(k), None) => {
                 self.groups.remove(&k.group);
+                self.deleted_groups.insert(k.group.clone());
             }
             _ => {}
         }

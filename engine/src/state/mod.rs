@@ -9,6 +9,8 @@
 //! - [`compacted`]: a `__consumer_offsets` partition as its group
 //!   coordinator loads it (last value per key, tombstones delete,
 //!   transactional commits on their markers).
+//! - [`kafka_groups`]: every `__consumer_offsets` partition of a log dir,
+//!   compacted and merged: the groups, their state and committed offsets.
 //! - [`transaction_state`]: the `__transaction_state` records.
 //! - [`cluster_metadata`]: KRaft's `__cluster_metadata` records and control
 //!   records, typed.
@@ -33,6 +35,7 @@ pub mod compacted;
 pub mod consumer_group;
 pub mod consumer_offsets;
 pub mod consumer_protocol;
+pub mod kafka_groups;
 pub mod metadata_image;
 pub mod transaction_state;
 pub mod wire;
