@@ -8,7 +8,7 @@
 //! index here is a hint that has passed checks, never a source of truth. When
 //! it is missing or fails the checks the caller gets an [`IndexStatus`] to
 //! log (at debug level) and scans the `.log` instead. None of that is an
-//! [`Error`](crate::Error): a broken index never stops a read.
+//! [`Error`]: a broken index never stops a read.
 //!
 //! # Formats (all fields big-endian)
 //!

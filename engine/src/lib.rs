@@ -58,6 +58,9 @@
 //! # }
 //! ```
 
+#![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
+
 #[cfg(feature = "arrow")]
 pub mod arrow;
 mod compression;

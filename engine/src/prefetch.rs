@@ -145,7 +145,7 @@ const ADVICE_CHUNK: u64 = 128 * 1024;
 /// Size of one `pread` in `Pread` mode (like `dd bs=1M`).
 const PREAD_CHUNK: u64 = 1024 * 1024;
 
-/// How the prefetcher brings pages in. See the [module docs](self).
+/// How the prefetcher brings pages in. See the module docs of `prefetch` (ARCHITECTURE.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum IoMode {
     /// `Uring` when io_uring works here, `Pread` otherwise (resolved by
@@ -376,7 +376,7 @@ fn env_flag(name: &str) -> bool {
 
 impl Prefetcher {
     /// A prefetcher using `requested`, or its fallback when that is not
-    /// available (see the [module docs](self)). `max_in_flight_bytes` bounds
+    /// available (see the `prefetch` module docs). `max_in_flight_bytes` bounds
     /// the requests in flight in `Uring` mode (at least one page is allowed).
     pub fn new(requested: IoMode, max_in_flight_bytes: u64) -> Prefetcher {
         let options = ProbeOptions {
@@ -442,7 +442,7 @@ impl Prefetcher {
     /// Starts bringing `len` bytes of `mapping`'s file from byte `position`
     /// into the page cache. The range is clipped to the mapping; an empty
     /// range, bytes that come from no file, and bytes already prefetched by
-    /// an earlier call (see the [module docs](self)) cost nothing. Never
+    /// an earlier call (see the `prefetch` module docs) cost nothing. Never
     /// blocks for long, except in `Pread` mode, which reads the range before
     /// returning. Failures are ignored: prefetch is advice.
     pub fn prefetch(&mut self, mapping: &Mapping, position: u64, len: u64) {

@@ -1227,7 +1227,7 @@ impl<'s> Iterator for Records<'s> {
 
     /// Internal iteration (`for_each`, `sum`, `count`, ...): a v2 batch's
     /// records are decoded with the iteration state in locals (see
-    /// [`fold_v2`](Self::fold_v2)); a record that does not decode, the end
+    /// `fold_v2`); a record that does not decode, the end
     /// and legacy batches go through `next`.
     fn fold<B, F>(mut self, init: B, mut f: F) -> B
     where
