@@ -563,7 +563,7 @@ impl<'a> RecordBatch<'a> {
     }
 
     /// The records area (v2: after the header; legacy: the message's value).
-    pub(crate) fn payload(&self) -> &'a [u8] {
+    fn payload(&self) -> &'a [u8] {
         if self.magic == MAGIC_V2 {
             self.bytes.get(RECORD_BATCH_OVERHEAD..).unwrap_or_default()
         } else {

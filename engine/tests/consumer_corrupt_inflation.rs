@@ -1,8 +1,7 @@
 //! A compressed batch whose CRC is right but whose payload does not inflate,
-//! in the middle of a fetch: the fetcher inflates a fetch's batches after
-//! walking it, on two threads, and must end up where inflating them in order
-//! would: every record before the batch delivered, then an error naming the
-//! file, the batch's position and its base offset, and nothing after it.
+//! in the middle of a fetch: every record before the batch is delivered,
+//! then an error naming the file, the batch's position and its base offset,
+//! and nothing after it, from whichever offset the read started.
 
 use std::path::Path;
 use std::time::Duration;
@@ -77,8 +76,7 @@ fn records_before_a_batch_that_does_not_inflate_arrive_then_its_error() {
     let dir = tempfile::tempdir().unwrap();
     let log_dir = log(dir.path());
     let file = log_dir.join("t-0/00000000000000000000.log");
-    // Early (the first fetch, inflated by the second thread), in the middle
-    // and near the end of the log.
+    // Early (the first fetch), in the middle and near the end of the log.
     for n in [3, 101, 190] {
         let copy = dir.path().join(format!("copy-{n}"));
         std::fs::create_dir_all(copy.join("t-0")).unwrap();

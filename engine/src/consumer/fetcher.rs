@@ -27,7 +27,6 @@ use crate::record::{ControlRecordType, RecordBatch};
 use crate::segment::{Segment, SegmentEnd};
 
 use super::damage::{Damage, OnDamage};
-use super::inflate::{Deferred, Inflaters};
 use super::IsolationLevel;
 
 /// How long the fetcher sleeps when it has nothing to do and is following
@@ -266,7 +265,7 @@ impl FetcherHandle {
                     partitions: Vec::new(),
                     open: VecDeque::new(),
                     next: 0,
-                    inflaters: Inflaters::new(),
+                    decompressor: Decompressor::new(),
                     prefetcher,
                 }
                 .run();
@@ -352,13 +351,7 @@ struct Reader {
     txns: HashMap<i64, (i64, bool)>,
     /// In the fetcher's queue of readers holding an open segment.
     queued: bool,
-    /// Inflated to compressed bytes of the last fetch's deferred batches:
-    /// how much budget a batch not inflated yet is counted for.
-    inflate_ratio: f64,
 }
-
-/// The ratio a partition's first compressed fetch is budgeted with.
-const FIRST_INFLATE_RATIO: f64 = 4.0;
 
 /// Segments the fetcher keeps open at most (each holds a descriptor and a
 /// mapping); a reader beyond it closes its segment and finds its place again
@@ -378,7 +371,7 @@ struct Fetcher {
     open: VecDeque<usize>,
     /// Round-robin cursor over the partitions.
     next: usize,
-    inflaters: Inflaters,
+    decompressor: Decompressor,
     prefetcher: Prefetcher,
 }
 
@@ -470,7 +463,6 @@ impl Fetcher {
                             failed: false,
                             txns: HashMap::new(),
                             queued: false,
-                            inflate_ratio: FIRST_INFLATE_RATIO,
                         })
                         .collect();
                     self.open.clear();
@@ -584,11 +576,6 @@ impl Fetcher {
         let mut iter = segment.batches_from(position, config.read.check_crcs);
         let mut next_position = position;
         let mut damage = None;
-        let start_offset = reader.fetch_offset;
-        // v2 batches whose record count is in the header: inflated after the
-        // walk, on two threads (`inflate`), budgeted meanwhile at the
-        // partition's last ratio.
-        let mut deferred: Vec<Deferred<'_>> = Vec::new();
         loop {
             if bytes >= config.max_partition_fetch_bytes && !batches.is_empty() {
                 break;
@@ -646,20 +633,12 @@ impl Fetcher {
                 records: 0,
                 next_offset: batch.next_offset(),
             };
-            if deliver && can_defer(&batch.batch, reader.fetch_offset) {
-                entry.records = batch.records_count().unwrap_or(0).max(0) as u32;
-                bytes += (batch.payload().len() as f64 * reader.inflate_ratio) as u64;
-                deferred.push(Deferred {
-                    index: batches.len(),
-                    position: batch.position,
-                    batch: batch.batch,
-                });
-            } else if deliver {
+            if deliver {
                 if let Err(kind) = fill_counts(
                     &mut entry,
                     &batch.batch,
                     reader.fetch_offset,
-                    self.inflaters.own(),
+                    &mut self.decompressor,
                     &mut inflated,
                     &self.shared,
                     &config.read,
@@ -682,60 +661,7 @@ impl Fetcher {
             reader.fetch_offset = entry.next_offset;
             batches.push(entry);
         }
-        let mut segment_end = iter.end().cloned();
-        if !deferred.is_empty() {
-            let shared = &self.shared;
-            let results = self.inflaters.inflate(
-                &deferred,
-                &|| shared.take_buffer(),
-                config.read.max_inflated_bytes,
-            );
-            let (mut compressed, mut grown) = (0usize, 0usize);
-            for (d, result) in deferred.iter().zip(results) {
-                let inflated_buffer = match result {
-                    Ok(buffer) => buffer,
-                    Err(kind) => {
-                        // As if the walk had inflated it: the fetch ends before
-                        // the batch, which waits at the reader's position.
-                        let position = d.position;
-                        end = FetchEnd::Error(segment.corrupt(
-                            position,
-                            Some(d.batch.base_offset()),
-                            kind,
-                        ));
-                        reader.failed = true;
-                        reader.at_end = false;
-                        reader.fetch_offset = d
-                            .index
-                            .checked_sub(1)
-                            .and_then(|i| batches.get(i))
-                            .map_or(start_offset, |b: &FetchBatch| b.next_offset);
-                        next_position = position;
-                        batches.truncate(d.index);
-                        segment_end = None;
-                        break;
-                    }
-                };
-                compressed += d.batch.payload().len();
-                grown += inflated_buffer.len();
-                if let Some(entry) = batches.get_mut(d.index) {
-                    entry.inflated = Some(inflated.len());
-                }
-                inflated.push(Mapping::from_vec(inflated_buffer));
-            }
-            if compressed > 0 {
-                reader.inflate_ratio = grown as f64 / compressed as f64;
-            }
-            bytes = batches
-                .iter()
-                .map(|b| {
-                    b.size as u64
-                        + b.inflated
-                            .and_then(|i| inflated.get(i))
-                            .map_or(0, |m| m.len() as u64)
-                })
-                .sum();
-        }
+        let segment_end = iter.end().cloned();
         // Where the next fetch starts.
         match (&end, segment_end) {
             (FetchEnd::More, Some(segment_end @ (SegmentEnd::Clean | SegmentEnd::TornTail(_)))) => {
@@ -863,15 +789,6 @@ fn locate(reader: &mut Reader, read: &ReadOptions) -> Result<()> {
         reader.location = Some((position.segment, segment, position.position));
     }
     Ok(())
-}
-
-/// Whether a delivered batch's inflation can wait until its fetch is walked:
-/// a compressed v2 batch (its header gives the record count) wholly at or past
-/// the fetch offset.
-fn can_defer(batch: &RecordBatch<'_>, fetch_offset: i64) -> bool {
-    batch.needs_inflation()
-        && batch.records_count().is_some()
-        && batch.base_offset() >= fetch_offset
 }
 
 /// Counts a delivered batch's records, inflating it when compressed, and the

@@ -19,7 +19,6 @@
 mod auto_commit;
 mod damage;
 mod fetcher;
-mod inflate;
 mod records;
 
 pub use damage::{Damage, OnDamage};
