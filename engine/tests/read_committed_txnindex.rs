@@ -561,3 +561,92 @@ fn an_entry_past_the_log_end_decides_nothing() {
     let (records, _) = read_committed(dir.path(), AbortedTxnSource::TxnIndex, None);
     assert_eq!(offsets(&records), want);
 }
+
+// ---- following a live log ----
+
+/// Polls until `want` records arrived (or a deadline): their values.
+fn collect_values(consumer: &mut Consumer, want: usize) -> Vec<String> {
+    let mut got = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while got.len() < want && std::time::Instant::now() < deadline {
+        let records = consumer.poll(Duration::from_millis(50)).unwrap();
+        for r in &records {
+            got.push(String::from_utf8(r.unwrap().value().unwrap().to_vec()).unwrap());
+        }
+    }
+    got
+}
+
+/// Following: an open transaction holds back what follows it; its abort
+/// (and the `.txnindex` entry written with it) releases the plain records
+/// after it, and a later committed transaction arrives, through either
+/// source.
+#[test]
+fn following_waits_at_an_open_transaction_then_goes_on() {
+    capture_warnings();
+    for source in [AbortedTxnSource::TxnIndex, AbortedTxnSource::Markers] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer =
+            PartitionWriter::open(dir.path(), "live", 0, WriterOptions::default()).unwrap();
+        let batch = |tag: &str| {
+            let mut specs: Vec<RecordSpec> = (0..2)
+                .map(|i| {
+                    RecordSpec::new(
+                        1_700_000_000_000,
+                        None,
+                        Some(format!("{tag}{i}").as_bytes()),
+                    )
+                })
+                .collect();
+            fill_offset_deltas(&mut specs);
+            specs
+        };
+        writer.append(&batch("before")).unwrap();
+        writer
+            .append_transactional(1, 0, &batch("aborted"))
+            .unwrap();
+        writer.append(&batch("held")).unwrap();
+        writer.flush().unwrap();
+
+        let mut config = ConsumerConfig::new([dir.path()]);
+        config.auto_offset_reset = AutoOffsetReset::Earliest;
+        config.isolation_level = IsolationLevel::ReadCommitted;
+        config.aborted_txn_source = source;
+        config.follow = true;
+        let mut consumer = Consumer::new(config).unwrap();
+        consumer.subscribe(&["live"]).unwrap();
+        assert_eq!(collect_values(&mut consumer, 2), ["before0", "before1"]);
+        // Held at the open transaction.
+        assert_eq!(collect_values(&mut consumer, 0), Vec::<String>::new());
+        let extra = {
+            let deadline = std::time::Instant::now() + Duration::from_millis(300);
+            let mut n = 0;
+            while std::time::Instant::now() < deadline {
+                n += consumer.poll(Duration::from_millis(50)).unwrap().count();
+            }
+            n
+        };
+        assert_eq!(extra, 0, "{source:?}: records past the open transaction");
+
+        writer.abort(1).unwrap();
+        writer
+            .append_transactional(2, 0, &batch("committed"))
+            .unwrap();
+        writer.append(&batch("plain")).unwrap();
+        writer.commit(2).unwrap();
+        writer.flush().unwrap();
+        assert_eq!(
+            collect_values(&mut consumer, 6),
+            [
+                "held0",
+                "held1",
+                "committed0",
+                "committed1",
+                "plain0",
+                "plain1"
+            ],
+            "{source:?}"
+        );
+        writer.close().unwrap();
+    }
+}
