@@ -922,7 +922,7 @@ fn indexed_fate(
         return Ok(None);
     };
     if matches!(reader.txn_source, TxnSource::Unloaded) {
-        reader.txn_source = match AbortedIndex::load(partition, read) {
+        reader.txn_source = match AbortedIndex::load(partition, read, segment_index) {
             Ok(index) => {
                 log::debug!(
                     "{}: read_committed uses the .txnindex files ({} aborted transactions)",

@@ -89,15 +89,18 @@ pub(crate) struct AbortedIndex {
 }
 
 impl AbortedIndex {
-    /// Loads and checks the `.txnindex` of every segment; the reason (with
-    /// the file) when one cannot be trusted.
+    /// Loads and checks the `.txnindex` of every segment from
+    /// `first_segment` on (an earlier segment's entries end before anything
+    /// the reader will read); the reason (with the file) when one cannot be
+    /// trusted.
     pub(crate) fn load(
         partition: &Partition,
         read: &ReadOptions,
+        first_segment: usize,
     ) -> std::result::Result<Self, String> {
         let segments = partition.segments();
         let mut by_last: Vec<AbortedTxn> = Vec::new();
-        for (n, segment) in segments.iter().enumerate() {
+        for (n, segment) in segments.iter().enumerate().skip(first_segment) {
             let path = segment.index_path("txnindex");
             let (index, status) = TransactionIndex::open(&path, read.strategy, segment.base_offset);
             match status {
