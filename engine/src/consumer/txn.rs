@@ -415,8 +415,9 @@ fn check_marker(
                 "the commit marker of producer {producer_id} at offset {marker_offset} has a .txnindex entry"
             )),
             // An abort with no transactional batch since the cursor began
-            // or since the producer's last marker decides no batch (the
-            // writer writes no entry for it; Kafka writes one).
+            // or since the producer's last marker decides no batch: Kafka
+            // (`ProducerAppendInfo.appendEndTxnMarker`) and the writer
+            // index no empty transaction (an entry for one passes too).
             (true, None) if producer.txn_start.is_none() => Ok(()),
             (true, None) => Err(format!(
                 "the abort marker of producer {producer_id} at offset {marker_offset} has no .txnindex entry"
