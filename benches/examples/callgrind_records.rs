@@ -23,13 +23,25 @@
 //! `time-poll` rewinds one consumer for each round.
 //! `CG_RECORDS` sets the record count of `setup` (default 200 000), `CG_CODEC`
 //! its codec (default none).
+//!
+//! read_committed: `setup-txn` writes the partition as interleaved
+//! transactions instead: `CG_TXN_PRODUCERS` producers (default 8) taking
+//! turns batch by batch, each transaction `CG_TXN_BATCHES` batches (default
+//! 4) of `CG_BATCH_RECORDS` records (default 50), one in ten aborted; the
+//! poll modes then read it with `CG_ISOLATION=read_committed` and
+//! `CG_ABORTED_TXN_SOURCE=txnindex` or `markers`. `time-poll-txn-sources`
+//! times both sources in alternating rounds (7 each) and prints both
+//! medians. Under callgrind, collect everything (`--collect-atstart=yes`)
+//! and read the `kreplay-fetcher` thread's Ir: read_committed works there.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kreplay::writer::{fill_offset_deltas, PartitionWriter, RecordSpec, WriterOptions};
 use kreplay::{
-    AutoOffsetReset, Compression, Consumer, ConsumerConfig, Inflater, IoMode, ReadStrategy, Segment,
+    AbortedTxnSource, AutoOffsetReset, Compression, Consumer, ConsumerConfig, Inflater, IoMode,
+    IsolationLevel, ReadStrategy, Segment,
 };
 use kreplay_benches::{kreplay_for_each, kreplay_iterate, make_partition, touch_record};
 
@@ -67,6 +79,65 @@ fn apply_env(config: &mut ConsumerConfig) {
     if let Some(v) = env_u64("CG_MAX_POLL_RECORDS") {
         config.max_poll_records = v as usize;
     }
+    if let Ok(v) = std::env::var("CG_ISOLATION") {
+        config.isolation_level = v.parse().expect("isolation level");
+    }
+    match std::env::var("CG_ABORTED_TXN_SOURCE").as_deref() {
+        Ok("markers") => config.aborted_txn_source = AbortedTxnSource::Markers,
+        Ok("txnindex") | Err(_) => config.aborted_txn_source = AbortedTxnSource::TxnIndex,
+        Ok(other) => panic!("unknown CG_ABORTED_TXN_SOURCE {other}"),
+    }
+}
+
+/// `setup-txn`: partition `bench-0` as interleaved transactions (see the
+/// module docs). Returns the records written.
+fn make_transactional_partition(dir: &Path) -> u64 {
+    let producers = env_u64("CG_TXN_PRODUCERS").unwrap_or(8) as i64;
+    let txn_batches = env_u64("CG_TXN_BATCHES").unwrap_or(4);
+    let batch_records = env_u64("CG_BATCH_RECORDS").unwrap_or(50) as usize;
+    let mut writer =
+        PartitionWriter::open(dir, "bench", 0, WriterOptions::default()).expect("open writer");
+    let mut rng = fastrand::Rng::with_seed(11);
+    let mut written = 0u64;
+    let mut in_txn = vec![0u64; producers as usize];
+    let mut step = 0usize;
+    while written < records() as u64 {
+        let producer = (step % producers as usize) as i64;
+        step += 1;
+        let mut batch: Vec<RecordSpec> = (0..batch_records)
+            .map(|i| {
+                let id = written as usize + i;
+                let value = format!("{{\"id\":{id},\"v\":\"{:060}\"}}", rng.u64(..));
+                RecordSpec::new(
+                    1_700_000_000_000 + id as i64,
+                    Some(format!("host-{:05}", id % 1000).as_bytes()),
+                    Some(value.as_bytes()),
+                )
+            })
+            .collect();
+        fill_offset_deltas(&mut batch);
+        writer
+            .append_transactional(1000 + producer, 0, &batch)
+            .expect("append");
+        written += batch_records as u64;
+        let count = &mut in_txn[producer as usize];
+        *count += 1;
+        if *count == txn_batches {
+            *count = 0;
+            if rng.u32(0..10) == 0 {
+                writer.abort(1000 + producer).expect("abort");
+            } else {
+                writer.commit(1000 + producer).expect("commit");
+            }
+        }
+    }
+    for producer in 0..producers {
+        if in_txn[producer as usize] > 0 {
+            writer.commit(1000 + producer).expect("commit");
+        }
+    }
+    writer.close().expect("close");
+    written
 }
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -205,6 +276,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().expect("usage: callgrind_records <dir> <mode>"));
     let mode = args.next().unwrap_or_else(|| "iter-crc".into());
+    if mode == "setup-txn" {
+        std::fs::create_dir_all(&dir).expect("create dir");
+        let written = make_transactional_partition(&dir);
+        println!("{mode}: {written} records");
+        return;
+    }
     if mode == "setup" || (mode != "time-poll-fresh" && !segment_path(&dir).exists()) {
         std::fs::create_dir_all(&dir).expect("create dir");
         make_partition(&dir, records(), 100, BATCH_RECORDS, codec());
@@ -326,6 +403,38 @@ fn main() {
                 "{mode} {io_mode}: {records} records, median {:.1} M records/s",
                 rate / 1e6
             );
+        }
+        "time-poll-txn-sources" => {
+            // read_committed through the txnindex and through the markers,
+            // rounds alternating so that both see the same machine load.
+            let mut rates = [Vec::new(), Vec::new()];
+            let mut counts = [0u64; 2];
+            let sources = [AbortedTxnSource::TxnIndex, AbortedTxnSource::Markers];
+            for _ in 0..7 {
+                for (n, source) in sources.iter().enumerate() {
+                    let mut config = ConsumerConfig::new([dir.clone()]);
+                    config.auto_offset_reset = AutoOffsetReset::Earliest;
+                    apply_env(&mut config);
+                    config.isolation_level = IsolationLevel::ReadCommitted;
+                    config.aborted_txn_source = *source;
+                    let mut consumer = Consumer::new(config).expect("consumer");
+                    consumer.subscribe(&["bench"]).expect("subscribe");
+                    let start = std::time::Instant::now();
+                    counts[n] = measure_poll(&mut consumer).0;
+                    rates[n].push(counts[n] as f64 / start.elapsed().as_secs_f64());
+                }
+            }
+            assert_eq!(counts[0], counts[1], "the sources gave different counts");
+            for (n, source) in sources.iter().enumerate() {
+                rates[n].sort_by(f64::total_cmp);
+                println!(
+                    "{mode} {source:?}: {} records, median {:.2} M records/s (min {:.2}, max {:.2})",
+                    counts[n],
+                    rates[n][3] / 1e6,
+                    rates[n][0] / 1e6,
+                    rates[n][6] / 1e6
+                );
+            }
         }
         other => panic!("unknown mode {other}"),
     }

@@ -83,7 +83,7 @@ pub mod writer;
 
 pub use compression::{compress, Compression, Decompressor};
 pub use consumer::{
-    AutoOffsetReset, Consumer, ConsumerBatch, ConsumerBatches, ConsumerConfig,
+    AbortedTxnSource, AutoOffsetReset, Consumer, ConsumerBatch, ConsumerBatches, ConsumerConfig,
     ConsumerRebalanceListener, ConsumerRecord, ConsumerRecordIter, ConsumerRecords, Damage,
     IsolationLevel, OnDamage,
 };

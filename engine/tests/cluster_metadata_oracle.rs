@@ -1,25 +1,27 @@
 //! The engine's `__cluster_metadata` decoder against an independent one: a
 //! generic interpreter of Kafka's JSON schemas (`tests/support/
-//! metadata_schema.rs`, schemas in `fixtures/kafka-schemas/metadata/`).
+//! kafka_schema.rs` in its metadata style, schemas in
+//! `fixtures/kafka-schemas/metadata/`).
 //! Both must agree on every record of the broker-written log in
 //! `../shared/conformance/real` (read in place) and on random records of
 //! every type and version, which also round-trip through the writer's
 //! encoder (proptest).
 
 mod common;
-#[path = "support/metadata_schema.rs"]
-mod metadata_schema;
+#[path = "support/kafka_schema.rs"]
+mod kafka_schema;
 
-use std::collections::BTreeMap;
-
+use kafka_schema::{Schemas, Style};
 use kreplay::state::cluster_metadata::*;
 use kreplay::{ControlRecordType, Partition, ReadOptions};
-use metadata_schema::{decode_metadata_value as oracle_decode, load_schemas, Schema};
 use proptest::prelude::*;
 use serde_json::Value;
 
-fn schemas() -> BTreeMap<String, Schema> {
-    load_schemas(&common::workspace_root().join("fixtures/kafka-schemas/metadata"))
+fn schemas() -> Schemas {
+    Schemas::load(
+        &common::workspace_root().join("fixtures/kafka-schemas/metadata"),
+        Style::METADATA,
+    )
 }
 
 /// `TopicRecord` → `TOPIC_RECORD` (Kafka's `MetadataRecordType` names).
@@ -43,8 +45,10 @@ fn engine_json(value: &[u8]) -> Result<Value, String> {
     }
 }
 
-fn agree(schemas: &BTreeMap<String, Schema>, value: &[u8], what: &str) {
-    let oracle = oracle_decode(schemas, value).unwrap_or_else(|e| panic!("{what}: oracle: {e}"));
+fn agree(schemas: &Schemas, value: &[u8], what: &str) {
+    let oracle = schemas
+        .decode_metadata_value(value)
+        .unwrap_or_else(|e| panic!("{what}: oracle: {e}"));
     let engine = engine_json(value).unwrap_or_else(|e| panic!("{what}: engine: {e}"));
     assert_eq!(
         engine["type"].as_str().unwrap(),
@@ -93,7 +97,7 @@ fn real_metadata_log_agrees_with_the_schema_interpreter() {
                             ControlRecordType::KRaftVoters => "VotersRecord",
                             other => panic!("{what}: control type {other:?}"),
                         };
-                        let oracle = schemas[name].decode(record.value().unwrap(), 0).unwrap();
+                        let oracle = schemas.decode(name, record.value().unwrap(), 0).unwrap();
                         let engine = decode_control_record(t, record.value()).unwrap();
                         assert_eq!(engine.data_json(), oracle, "{what}");
                         control += 1;
@@ -132,17 +136,23 @@ proptest! {
         }
     }
 
-    /// Any bytes: the engine never panics, and whatever it types the
-    /// interpreter types the same way.
+    /// Any bytes: the engine never panics, it types what the interpreter
+    /// types and the same way, and refuses what the interpreter refuses.
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64), api_key in 0u8..30) {
         let mut value = vec![1, api_key, 0];
         value.extend_from_slice(&bytes);
-        if let Ok(MetadataValue::Record(record)) = decode_metadata_value(&value) {
-            let schemas = schemas();
-            let oracle = oracle_decode(&schemas, &value);
-            prop_assert!(oracle.is_ok(), "{:?} {:?}", record, oracle);
-            prop_assert_eq!(&record.to_json()["data"], &oracle.unwrap()["data"]);
+        let schemas = schemas();
+        let oracle = schemas.decode_metadata_value(&value);
+        match decode_metadata_value(&value) {
+            Ok(MetadataValue::Record(record)) => {
+                prop_assert!(oracle.is_ok(), "{:?} {:?}", record, oracle);
+                prop_assert_eq!(&record.to_json()["data"], &oracle.unwrap()["data"]);
+            }
+            // What the engine refuses (or keeps raw), the interpreter
+            // refuses too: a bool byte above 1, bytes left over, a
+            // truncated field.
+            _ => prop_assert!(oracle.is_err(), "{:?}", oracle),
         }
     }
 }
@@ -153,10 +163,36 @@ fn every_known_type_has_a_schema() {
     for &api_key in KNOWN_METADATA_API_KEYS {
         let (name, max) = known_metadata_type(api_key).unwrap();
         let schema = schemas
-            .values()
+            .iter()
             .find(|s| s.api_key == Some(u64::from(api_key)))
             .unwrap_or_else(|| panic!("no schema for {name}"));
         assert_eq!(upper_snake(&schema.name), name);
         assert_eq!(schema.valid_versions.1, i64::from(max), "{name}");
+    }
+}
+
+/// A record with a byte after its tagged fields: the engine refuses it (or
+/// keeps it raw) and so does the interpreter, whose strict style uses every
+/// byte.
+#[test]
+fn a_byte_past_the_record_is_refused_by_both() {
+    let schemas = schemas();
+    let mut rng = fastrand::Rng::with_seed(5);
+    for &api_key in KNOWN_METADATA_API_KEYS {
+        let (_, max) = known_metadata_type(api_key).unwrap();
+        for version in 0..=max {
+            let record = MetadataRecord::generate(api_key, version, &mut rng).unwrap();
+            let mut bytes = record.encode();
+            bytes.push(0);
+            let what = format!("{record:?}");
+            assert!(
+                !matches!(decode_metadata_value(&bytes), Ok(MetadataValue::Record(_))),
+                "{what}: engine"
+            );
+            assert!(
+                schemas.decode_metadata_value(&bytes).is_err(),
+                "{what}: interpreter"
+            );
+        }
     }
 }

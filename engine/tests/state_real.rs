@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use kafka_schema::Schemas;
+use kafka_schema::{Schemas, Style};
 use kreplay::state::consumer_offsets::{decode_offsets_record, OffsetsKey, OffsetsValue};
 use kreplay::{list_partitions, Partition, ReadOptions};
 use serde_json::Value;
@@ -102,7 +102,10 @@ fn real_consumer_offsets_decode_like_kafkas_schemas() {
         );
         return;
     }
-    let schemas = Schemas::load(&common::workspace_root().join("fixtures/kafka-schemas"));
+    let schemas = Schemas::load(
+        &common::workspace_root().join("fixtures/kafka-schemas"),
+        Style::STATE,
+    );
     let options = ReadOptions::default();
     let mut inflater = options.inflater();
     let mut total = 0;

@@ -267,7 +267,10 @@ fn consumer_group() -> impl Strategy<Value = (OffsetsKey, OffsetsValue)> {
 }
 
 fn schemas() -> kafka_schema::Schemas {
-    kafka_schema::Schemas::load(&common::workspace_root().join("fixtures/kafka-schemas"))
+    kafka_schema::Schemas::load(
+        &common::workspace_root().join("fixtures/kafka-schemas"),
+        kafka_schema::Style::STATE,
+    )
 }
 
 /// The engine's JSON with its own additions removed, beside the oracle's.

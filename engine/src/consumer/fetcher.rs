@@ -27,6 +27,7 @@ use crate::record::{ControlRecordType, RecordBatch};
 use crate::segment::{Segment, SegmentEnd};
 
 use super::damage::{Damage, OnDamage};
+use super::txn::{AbortedIndex, AbortedTxnSource, IndexedTxns, TxnOutcome};
 use super::IsolationLevel;
 
 /// How long the fetcher sleeps when it has nothing to do and is following
@@ -222,6 +223,7 @@ pub(crate) struct FetcherConfig {
     pub(crate) fetch_max_bytes: u64,
     pub(crate) max_partition_fetch_bytes: u64,
     pub(crate) isolation_level: IsolationLevel,
+    pub(crate) aborted_txn_source: AbortedTxnSource,
     pub(crate) follow: bool,
     pub(crate) io_mode: IoMode,
     pub(crate) ring_capacity: usize,
@@ -349,8 +351,32 @@ struct Reader {
     /// read_committed: producer id → (marker offset, aborted) of the
     /// transaction the reader is inside.
     txns: HashMap<i64, (i64, bool)>,
+    /// read_committed: where aborted transactions are learnt, for the
+    /// partition as opened now.
+    txn_source: TxnSource,
     /// In the fetcher's queue of readers holding an open segment.
     queued: bool,
+}
+
+/// Where a reader learns which transactions were aborted.
+#[derive(Debug)]
+enum TxnSource {
+    /// Not decided yet: the `.txnindex` files are loaded at the first
+    /// transactional batch.
+    Unloaded,
+    /// The `.txnindex` files, checked against the markers.
+    Index(Box<IndexedTxns>),
+    /// The markers, looked up ahead per transaction.
+    Markers,
+}
+
+impl TxnSource {
+    fn initial(source: AbortedTxnSource) -> TxnSource {
+        match source {
+            AbortedTxnSource::TxnIndex => TxnSource::Unloaded,
+            AbortedTxnSource::Markers => TxnSource::Markers,
+        }
+    }
 }
 
 /// Segments the fetcher keeps open at most (each holds a descriptor and a
@@ -462,6 +488,7 @@ impl Fetcher {
                             at_end: false,
                             failed: false,
                             txns: HashMap::new(),
+                            txn_source: TxnSource::initial(self.config.aborted_txn_source),
                             queued: false,
                         })
                         .collect();
@@ -481,6 +508,7 @@ impl Fetcher {
                         reader.at_end = false;
                         reader.failed = false;
                         reader.txns.clear();
+                        reader.txn_source = TxnSource::initial(self.config.aborted_txn_source);
                     }
                 }
                 Command::Pause { index, paused } => {
@@ -777,6 +805,11 @@ fn empty_fetch(partition: usize, epoch: u64, segment: Segment, end: FetchEnd) ->
 fn locate(reader: &mut Reader, read: &ReadOptions) -> Result<()> {
     if reader.partition.is_none() {
         reader.partition = Some(Partition::open(&reader.dir, *read)?);
+        // New segments may have new `.txnindex` entries (and the look-ahead
+        // state belongs to the old listing).
+        if !matches!(reader.txn_source, TxnSource::Markers) {
+            reader.txn_source = TxnSource::Unloaded;
+        }
     }
     if reader.location.is_some() {
         return Ok(());
@@ -855,6 +888,9 @@ fn txn_fate(
     if !batch.is_transactional() {
         return Ok(Fate::Deliver);
     }
+    if let Some(fate) = indexed_fate(reader, segment, segment_index, batch, position, read)? {
+        return Ok(fate);
+    }
     let decision = match reader.txns.get(&producer_id) {
         Some(&decision) => Some(decision),
         None => {
@@ -870,6 +906,57 @@ fn txn_fate(
         Some((_, false)) => Fate::Deliver,
         None => Fate::Blocked,
     })
+}
+
+/// read_committed through the `.txnindex` files (`consumer::txn`): the
+/// batch's fate, or `None` when the reader uses markers (from now on, if
+/// the index turned out not to match them).
+fn indexed_fate(
+    reader: &mut Reader,
+    segment: &Segment,
+    segment_index: usize,
+    batch: &RecordBatch<'_>,
+    position: u64,
+    read: &ReadOptions,
+) -> Result<Option<Fate>> {
+    let Some(partition) = reader.partition.as_ref() else {
+        return Ok(None);
+    };
+    if matches!(reader.txn_source, TxnSource::Unloaded) {
+        reader.txn_source = match AbortedIndex::load(partition, read, segment_index) {
+            Ok(index) => {
+                log::debug!(
+                    "{}: read_committed uses the .txnindex files ({} aborted transactions)",
+                    reader.dir.path.display(),
+                    index.len()
+                );
+                TxnSource::Index(Box::new(IndexedTxns::new(index)))
+            }
+            Err(reason) => {
+                log::warn!(
+                    "{}: read_committed falls back to the transaction markers: {reason}",
+                    reader.dir.path.display()
+                );
+                TxnSource::Markers
+            }
+        };
+    }
+    let TxnSource::Index(indexed) = &mut reader.txn_source else {
+        return Ok(None);
+    };
+    match indexed.outcome(partition, read, segment_index, segment, position, batch)? {
+        Ok(TxnOutcome::Committed) => Ok(Some(Fate::Deliver)),
+        Ok(TxnOutcome::Aborted) => Ok(Some(Fate::Skip)),
+        Ok(TxnOutcome::Open) => Ok(Some(Fate::Blocked)),
+        Err(mismatch) => {
+            log::warn!(
+                "{}: the .txnindex files do not match the transaction markers, read_committed falls back to the markers: {mismatch}",
+                reader.dir.path.display()
+            );
+            reader.txn_source = TxnSource::Markers;
+            Ok(None)
+        }
+    }
 }
 
 /// Looks ahead from `position` for the producer's next transaction marker:

@@ -20,12 +20,14 @@ mod auto_commit;
 mod damage;
 mod fetcher;
 mod records;
+mod txn;
 
 pub use damage::{Damage, OnDamage};
 use records::advance;
 pub use records::{
     ConsumerBatch, ConsumerBatches, ConsumerRecord, ConsumerRecordIter, ConsumerRecords,
 };
+pub use txn::AbortedTxnSource;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -134,6 +136,10 @@ pub struct ConsumerConfig {
     pub check_crcs: bool,
     /// `isolation.level` (read_uncommitted).
     pub isolation_level: IsolationLevel,
+    /// Where read_committed learns which transactions were aborted: the
+    /// `.txnindex` files, checked against the markers (the default), or the
+    /// markers alone.
+    pub aborted_txn_source: AbortedTxnSource,
     /// `auto.offset.reset` (latest).
     pub auto_offset_reset: AutoOffsetReset,
     /// How the fetcher prefetches pages.
@@ -186,6 +192,7 @@ impl ConsumerConfig {
             max_partition_fetch_bytes: 128 << 10,
             check_crcs: true,
             isolation_level: IsolationLevel::ReadUncommitted,
+            aborted_txn_source: AbortedTxnSource::TxnIndex,
             auto_offset_reset: AutoOffsetReset::Latest,
             io_mode: IoMode::Auto,
             read_strategy: ReadStrategy::Mmap,
@@ -369,6 +376,7 @@ impl Consumer {
             fetch_max_bytes: config.fetch_max_bytes,
             max_partition_fetch_bytes: config.max_partition_fetch_bytes,
             isolation_level: config.isolation_level,
+            aborted_txn_source: config.aborted_txn_source,
             follow: config.follow,
             io_mode: config.io_mode,
             ring_capacity: config.fetch_queue,
