@@ -105,14 +105,26 @@ pub fn list(
             continue; // only pending transactional commits
         };
         let metadata = groups.metadata(group);
+        // A KIP-848 group: the `consumer` protocol, its epoch, the
+        // server-side assignor its members asked for, no leader.
+        let consumer = groups.consumer_group(group).filter(|_| metadata.is_none());
+        let assignor = consumer.and_then(|c| {
+            c.members
+                .values()
+                .find_map(|m| m.metadata.as_ref()?.server_assignor.as_deref())
+        });
         lines.push(KafkaGroupLine {
             group,
             state: state.name(),
-            members: metadata.map_or(0, |m| m.members.len()),
+            members: metadata.map_or(consumer.map_or(0, |c| c.members.len()), |m| m.members.len()),
             partitions: groups.group_offsets(group).len(),
-            protocol_type: metadata.map(|m| m.protocol_type.as_str()),
-            protocol: metadata.and_then(|m| m.protocol.as_deref()),
-            generation: metadata.map(|m| m.generation),
+            protocol_type: metadata
+                .map(|m| m.protocol_type.as_str())
+                .or(consumer.map(|_| "consumer")),
+            protocol: metadata.and_then(|m| m.protocol.as_deref()).or(assignor),
+            generation: metadata
+                .map(|m| m.generation)
+                .or(consumer.and_then(|c| c.epoch)),
             leader: metadata.and_then(|m| m.leader.as_deref()),
             offsets_partitions: groups.partitions_of(group),
         });

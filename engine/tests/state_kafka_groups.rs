@@ -138,3 +138,113 @@ fn one_partition_in_two_log_dirs_is_refused() {
         "{message}"
     );
 }
+
+/// A KIP-848 (`consumer` protocol) group: its epoch and members come from
+/// record types 3, 5 and 8; a member's metadata tombstone removes the
+/// member, the group's metadata tombstone makes it dead.
+#[test]
+fn consumer_protocol_groups_have_their_epoch_and_members() {
+    use kreplay::state::consumer_group::{
+        ConsumerGroupKey, ConsumerGroupValue, CurrentMemberAssignmentValue, MemberMetadataValue,
+    };
+    use kreplay::state::consumer_offsets::{OffsetsKey, OffsetsValue};
+
+    let record = |key: ConsumerGroupKey, value: Option<ConsumerGroupValue>| {
+        StateRecord::new(
+            &OffsetsKey::ConsumerGroup(key),
+            value.map(OffsetsValue::ConsumerGroup).as_ref(),
+        )
+        .unwrap()
+    };
+    let metadata = |group: &str, epoch| {
+        record(
+            ConsumerGroupKey::Metadata {
+                group_id: group.into(),
+            },
+            Some(ConsumerGroupValue::Metadata {
+                epoch,
+                unknown_tagged_fields: vec![],
+            }),
+        )
+    };
+    let member = |group: &str, member: &str, assignor: &str| {
+        record(
+            ConsumerGroupKey::MemberMetadata {
+                group_id: group.into(),
+                member_id: member.into(),
+            },
+            Some(ConsumerGroupValue::MemberMetadata(MemberMetadataValue {
+                client_id: format!("client-{member}"),
+                subscribed_topic_names: vec!["t".into()],
+                server_assignor: Some(assignor.into()),
+                ..Default::default()
+            })),
+        )
+    };
+    let assignment = |group: &str, member: &str, epoch| {
+        record(
+            ConsumerGroupKey::CurrentMemberAssignment {
+                group_id: group.into(),
+                member_id: member.into(),
+            },
+            Some(ConsumerGroupValue::CurrentMemberAssignment(
+                CurrentMemberAssignmentValue {
+                    member_epoch: epoch,
+                    ..Default::default()
+                },
+            )),
+        )
+    };
+    let root = tempfile::tempdir().unwrap();
+    let log = root.path().join("logs");
+    write(
+        &log,
+        0,
+        &[
+            metadata("c", 1),
+            member("c", "a", "uniform"),
+            member("c", "b", "uniform"),
+            assignment("c", "a", 1),
+            metadata("c", 2),
+            assignment("c", "a", 2),
+            record(
+                ConsumerGroupKey::MemberMetadata {
+                    group_id: "c".into(),
+                    member_id: "b".into(),
+                },
+                None,
+            ),
+            offset_commit_record("c", "t", 0, 42, "", 100).unwrap(),
+            metadata("gone", 3),
+            member("gone", "x", "range"),
+            record(
+                ConsumerGroupKey::Metadata {
+                    group_id: "gone".into(),
+                },
+                None,
+            ),
+        ],
+        None,
+    );
+    let groups = KafkaGroups::load(&[log], ReadOptions::default()).unwrap();
+    assert_eq!(
+        groups.group_ids().into_iter().collect::<Vec<_>>(),
+        ["c", "gone"]
+    );
+    assert_eq!(groups.state("c"), Some(KafkaGroupState::Stable));
+    let view = groups.consumer_group("c").unwrap();
+    assert_eq!(view.epoch, Some(2));
+    assert_eq!(view.members.keys().collect::<Vec<_>>(), ["a"]);
+    let a = &view.members["a"];
+    assert_eq!(a.assignment.as_ref().unwrap().member_epoch, 2);
+    assert_eq!(a.metadata.as_ref().unwrap().client_id, "client-a");
+    assert_eq!(
+        groups.group_offsets("c")[&("t".to_string(), 0)]
+            .1
+            .value
+            .offset,
+        42
+    );
+    assert_eq!(groups.state("gone"), Some(KafkaGroupState::Dead));
+    assert!(groups.consumer_group("gone").is_none());
+}

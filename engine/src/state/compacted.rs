@@ -9,6 +9,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::consumer_group::{
+    ConsumerGroupKey, ConsumerGroupValue, CurrentMemberAssignmentValue, MemberMetadataValue,
+};
 use super::consumer_offsets::{
     decode_offsets_record, GroupMetadataValue, OffsetCommitValue, OffsetsKey, OffsetsRecord,
     OffsetsValue,
@@ -24,6 +27,26 @@ pub struct CommittedOffset {
     pub record_offset: i64,
 }
 
+/// A KIP-848 consumer group as its last records leave it (record types 3,
+/// 5 and 8; the partition metadata and target assignment records are not
+/// kept).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsumerGroupView {
+    /// The group epoch (`ConsumerGroupMetadataValue`), once one is recorded.
+    pub epoch: Option<i32>,
+    /// The members by member id.
+    pub members: BTreeMap<String, ConsumerGroupMember>,
+}
+
+/// A KIP-848 group member's last records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsumerGroupMember {
+    /// Its subscription and client (`ConsumerGroupMemberMetadataValue`).
+    pub metadata: Option<MemberMetadataValue>,
+    /// Its epoch and partitions (`ConsumerGroupCurrentMemberAssignmentValue`).
+    pub assignment: Option<CurrentMemberAssignmentValue>,
+}
+
 /// (group, topic, partition).
 pub type GroupTopicPartition = (String, String, i32);
 
@@ -34,6 +57,8 @@ pub struct CompactedOffsets {
     pub offsets: BTreeMap<GroupTopicPartition, CommittedOffset>,
     /// Each classic group's last metadata.
     pub groups: BTreeMap<String, GroupMetadataValue>,
+    /// KIP-848 consumer groups (the `consumer` protocol's records).
+    pub consumer_groups: BTreeMap<String, ConsumerGroupView>,
     /// Groups whose last metadata record is a tombstone (Kafka's `Dead`).
     pub deleted_groups: BTreeSet<String>,
     /// Transactional commits still waiting for a marker, by producer id.
@@ -77,6 +102,86 @@ impl CompactedOffsets {
             (OffsetsKey::GroupMetadata(k), None) => {
                 self.groups.remove(&k.group);
                 self.deleted_groups.insert(k.group.clone());
+            }
+            (OffsetsKey::ConsumerGroup(k), value) => self.apply_consumer_group(k, value.as_ref()),
+            _ => {}
+        }
+    }
+
+    /// A KIP-848 record: the group's epoch and members as the coordinator
+    /// replays them (a tombstone of the group's metadata deletes the group,
+    /// of a member's metadata the member, of its assignment the assignment).
+    fn apply_consumer_group(&mut self, key: &ConsumerGroupKey, value: Option<&OffsetsValue>) {
+        let value = match value {
+            Some(OffsetsValue::ConsumerGroup(v)) => Some(v),
+            // A value this decoder does not know: leave the key as it was.
+            Some(_) => return,
+            None => None,
+        };
+        match (key, value) {
+            (
+                ConsumerGroupKey::Metadata { group_id },
+                Some(ConsumerGroupValue::Metadata { epoch, .. }),
+            ) => {
+                self.deleted_groups.remove(group_id);
+                self.consumer_groups
+                    .entry(group_id.clone())
+                    .or_default()
+                    .epoch = Some(*epoch);
+            }
+            (ConsumerGroupKey::Metadata { group_id }, None) => {
+                self.consumer_groups.remove(group_id);
+                self.deleted_groups.insert(group_id.clone());
+            }
+            (
+                ConsumerGroupKey::MemberMetadata {
+                    group_id,
+                    member_id,
+                },
+                Some(ConsumerGroupValue::MemberMetadata(v)),
+            ) => {
+                let group = self.consumer_groups.entry(group_id.clone()).or_default();
+                group.members.entry(member_id.clone()).or_default().metadata = Some(v.clone());
+            }
+            (
+                ConsumerGroupKey::MemberMetadata {
+                    group_id,
+                    member_id,
+                },
+                None,
+            ) => {
+                if let Some(group) = self.consumer_groups.get_mut(group_id) {
+                    group.members.remove(member_id);
+                }
+            }
+            (
+                ConsumerGroupKey::CurrentMemberAssignment {
+                    group_id,
+                    member_id,
+                },
+                Some(ConsumerGroupValue::CurrentMemberAssignment(v)),
+            ) => {
+                let group = self.consumer_groups.entry(group_id.clone()).or_default();
+                group
+                    .members
+                    .entry(member_id.clone())
+                    .or_default()
+                    .assignment = Some(v.clone());
+            }
+            (
+                ConsumerGroupKey::CurrentMemberAssignment {
+                    group_id,
+                    member_id,
+                },
+                None,
+            ) => {
+                if let Some(member) = self
+                    .consumer_groups
+                    .get_mut(group_id)
+                    .and_then(|g| g.members.get_mut(member_id))
+                {
+                    member.assignment = None;
+                }
             }
             _ => {}
         }

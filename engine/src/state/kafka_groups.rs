@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use super::compacted::{compacted_offsets, CommittedOffset, CompactedOffsets};
+use super::compacted::{compacted_offsets, CommittedOffset, CompactedOffsets, ConsumerGroupView};
 use super::consumer_offsets::GroupMetadataValue;
 use crate::{list_partitions, Error, PartitionDir, ReadOptions};
 
@@ -101,6 +101,7 @@ impl KafkaGroups {
         for p in &self.partitions {
             ids.extend(p.view.offsets.keys().map(|(g, _, _)| g.clone()));
             ids.extend(p.view.groups.keys().cloned());
+            ids.extend(p.view.consumer_groups.keys().cloned());
             ids.extend(p.view.deleted_groups.iter().cloned());
             ids.extend(
                 p.view
@@ -120,6 +121,7 @@ impl KafkaGroups {
             .iter()
             .filter(|p| {
                 p.view.groups.contains_key(group)
+                    || p.view.consumer_groups.contains_key(group)
                     || p.view.deleted_groups.contains(group)
                     || p.view.offsets.keys().any(|(g, _, _)| g == group)
             })
@@ -153,11 +155,25 @@ impl KafkaGroups {
             .find_map(|p| p.view.groups.get(group))
     }
 
+    /// `group`'s KIP-848 (`consumer` protocol) records, if it has any.
+    pub fn consumer_group(&self, group: &str) -> Option<&ConsumerGroupView> {
+        self.partitions
+            .iter()
+            .find_map(|p| p.view.consumer_groups.get(group))
+    }
+
     /// `group`'s state as its coordinator would load it, `None` for a group
     /// not found at all.
     pub fn state(&self, group: &str) -> Option<KafkaGroupState> {
         if let Some(metadata) = self.metadata(group) {
             return Some(if metadata.members.is_empty() {
+                KafkaGroupState::Empty
+            } else {
+                KafkaGroupState::Stable
+            });
+        }
+        if let Some(view) = self.consumer_group(group) {
+            return Some(if view.members.is_empty() {
                 KafkaGroupState::Empty
             } else {
                 KafkaGroupState::Stable
