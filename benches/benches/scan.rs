@@ -21,10 +21,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use kreplay::{Compression, Decompressor, Inflater, ReadStrategy, Segment};
+use kreplay::{Compression, Decompressor, Inflater, ReadOptions, ReadStrategy, Segment};
 use kreplay_benches::{
     compressed_payloads, inflate_all, kafka_protocol_digest, kafka_protocol_iterate,
-    kreplay_digest, kreplay_iterate, make_partition, naive_read_and_decode, segment_bytes, sum_u64,
+    kreplay_digest, kreplay_for_each, kreplay_iterate, kreplay_reader, make_partition,
+    naive_read_and_decode, segment_bytes, sum_u64,
 };
 
 const RECORDS: usize = 200_000;
@@ -86,6 +87,26 @@ fn peers(
     }
 }
 
+/// `Segment::reader` (the embedding API) beside the batch loop it wraps,
+/// `for_each` over each batch's records, CRCs checked in both; each must
+/// touch the same records as `kreplay_iterate`.
+fn reader_cases(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    segment: &Segment,
+    inflater: &mut Inflater,
+) {
+    let options = ReadOptions::default();
+    let expected = kreplay_iterate(segment, true, inflater);
+    assert_eq!(kreplay_for_each(segment, true, inflater), expected);
+    assert_eq!(kreplay_reader(segment, &options), expected);
+    g.bench_function("kreplay_for_each_crc", |b| {
+        b.iter(|| kreplay_for_each(segment, true, inflater))
+    });
+    g.bench_function("reader_for_each_crc", |b| {
+        b.iter(|| kreplay_reader(segment, &options))
+    });
+}
+
 fn uncompressed(c: &mut Criterion) {
     for record_bytes in [100usize, 1024] {
         let records = if record_bytes == 100 {
@@ -137,6 +158,7 @@ fn uncompressed(c: &mut Criterion) {
         g.bench_function("kreplay_no_crc", |b| {
             b.iter(|| kreplay_iterate(&segment, false, &mut inflater))
         });
+        reader_cases(&mut g, &segment, &mut inflater);
         g.bench_function("naive_read_owned", |b| {
             b.iter(|| naive_read_and_decode(&path).len())
         });
@@ -163,6 +185,7 @@ fn compressed(c: &mut Criterion) {
         g.bench_function("kreplay_crc", |b| {
             b.iter(|| kreplay_iterate(&segment, true, &mut inflater))
         });
+        reader_cases(&mut g, &segment, &mut inflater);
         let mut decompressor = Decompressor::new();
         let mut out = Vec::new();
         g.bench_function("codec_only", |b| {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 pub use peers::{
     kafka_protocol_digest, kafka_protocol_iterate, kreplay_digest, kreplay_for_each,
-    kreplay_iterate, segment_bytes, touch, touch_record, RecordDigest,
+    kreplay_iterate, kreplay_reader, segment_bytes, touch, touch_record, RecordDigest,
 };
 #[cfg(feature = "krabka-log")]
 pub use peers::{krabka_digest, krabka_iterate, krabka_open, krabka_protocol_iterate};

@@ -132,6 +132,19 @@ pub fn kreplay_for_each(segment: &Segment, check_crcs: bool, inflater: &mut Infl
     acc
 }
 
+/// Every record of `segment` through [`Segment::reader`], the embedding
+/// entry point (errors with their context, no `map_err`): the sum of
+/// [`touch`].
+#[inline]
+pub fn kreplay_reader(segment: &Segment, options: &kreplay::ReadOptions) -> u64 {
+    let mut acc = 0u64;
+    segment
+        .reader(options)
+        .for_each(|r| acc = touch_record(acc, &r))
+        .expect("reader");
+    acc
+}
+
 /// kreplay's [`RecordDigest`] of `segment`, CRCs checked.
 pub fn kreplay_digest(segment: &Segment) -> RecordDigest {
     let mut inflater = Inflater::default();

@@ -1,7 +1,38 @@
 //! kreplay reads Apache Kafka partition logs straight from disk, byte for byte
 //! as Kafka interprets them, without a broker.
 //!
-//! # From a log dir to a record
+//! # Reading records
+//!
+//! [`LogDir::open`] finds the partitions under log dirs (or partition dirs);
+//! [`Partition::reader`] reads one from the beginning, an offset or a
+//! timestamp ([`StartAt`]), as Kafka's consumer would with
+//! `read_uncommitted` and no group; [`Segment::reader`] reads one file.
+//! Their errors name the file, the position and the offset already.
+//!
+//! ```
+//! use kreplay::{LogDir, StartAt};
+//!
+//! # fn main() -> kreplay::Result<()> {
+//! let log_dir = LogDir::open(["../fixtures/demo"])?;
+//! assert_eq!(log_dir.topics(), ["metrics", "orders"]);
+//! let orders = log_dir.partition("orders", 0).expect("orders-0");
+//! let mut reader = orders.reader(StartAt::Offset(10))?;
+//! let mut count = 0;
+//! reader.for_each(|record| {
+//!     // offset(), timestamp(), key(), value(), headers(): borrowed, no copies
+//!     assert!(record.offset() >= 10);
+//!     count += 1;
+//! })?;
+//! assert!(count > 0);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! For read_committed, consumer groups and committed offsets, the
+//! [`Consumer`] has Kafka's shape (`subscribe` or `assign`, `poll`,
+//! `commit_sync`); for the batches as stored, [`Segment::batches`].
+//!
+//! # Underneath: log dirs, segments, batches
 //!
 //! A Kafka *log dir* holds one directory per partition, `<topic>-<partition>`
 //! ([`list_partitions`], [`classify`]). A [`Partition`] is an ordered list of
@@ -23,40 +54,6 @@
 //! benchmarks and `kreplay gen`). The [`state`] module decodes the records
 //! of Kafka's own topics (`__consumer_offsets`, `__transaction_state`) from
 //! their keys and values, following Kafka's message schemas.
-//!
-//! # Example
-//!
-//! ```
-//! use kreplay::{list_partitions, Partition, ReadOptions};
-//!
-//! # fn main() -> kreplay::Result<()> {
-//! let log_dir = std::path::Path::new("../fixtures/conformance/corpus/v2-uncompressed");
-//! let options = ReadOptions::default();
-//! let mut inflater = options.inflater();
-//! let mut count = 0;
-//! for dir in list_partitions(log_dir)? {
-//!     let partition = Partition::open(&dir, options)?;
-//!     for n in 0..partition.segments().len() {
-//!         let segment = partition.open_segment(n)?;
-//!         for batch in segment.batches() {
-//!             let batch = batch?;
-//!             let records = batch
-//!                 .records(&mut inflater)
-//!                 .map_err(|kind| segment.corrupt(batch.position, Some(batch.base_offset()), kind))?;
-//!             for record in records {
-//!                 let record = record
-//!                     .map_err(|kind| segment.corrupt(batch.position, Some(batch.base_offset()), kind))?;
-//!                 assert_eq!(record.offset(), count);
-//!                 count += 1;
-//!             }
-//!         }
-//!     }
-//!     assert_eq!(partition.log_end_offset()?, 100);
-//! }
-//! assert_eq!(count, 100);
-//! # Ok(())
-//! # }
-//! ```
 
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
@@ -75,6 +72,7 @@ mod mmap;
 mod offsets;
 mod partition;
 mod prefetch;
+mod reader;
 mod record;
 mod segment;
 pub mod state;
@@ -102,6 +100,7 @@ pub use partition::{
     list_segments, LogPosition, Partition, ReadOptions, SegmentFile, TimestampAndOffset,
 };
 pub use prefetch::{IoMode, Prefetcher, DISABLE_IO_URING_ENV, IO_URING_READ_ENV};
+pub use reader::{LogDir, PartitionReader, ReaderBatch, SegmentReader, StartAt};
 pub use record::{
     crc32_ieee, crc32c, write_varint, write_varlong, ControlRecordType, Header, HeaderIter,
     Headers, Inflater, Record, RecordBatch, Records, ResumePoint, TimestampType,
