@@ -75,6 +75,7 @@ mod prefetch;
 mod reader;
 mod record;
 mod segment;
+mod setters;
 pub mod state;
 mod verify;
 pub mod writer;
