@@ -310,20 +310,6 @@ impl OffsetStore {
         Ok(groups)
     }
 
-    /// Deletes `group`: its committed offsets and everything else in its
-    /// directory. Returns whether the group existed. The group disappears
-    /// atomically (its directory is renamed away, then removed). Refused
-    /// ([`Error::Group`]) while the group has live members, as Kafka refuses
-    /// to delete a group that is not empty.
-    pub fn delete_group(&self, group: &str) -> Result<bool> {
-        let Some(lock) = self.lock(group, false)? else {
-            return Ok(false);
-        };
-        crate::group::refuse_live_members(group, &lock.dir, "it cannot be deleted")?;
-        self.delete_group_locked(lock)?;
-        Ok(true)
-    }
-
     /// The directory of `group` (`<state dir>/groups/<encoded id>`), created
     /// if needed: the place for other per-group state. Names starting with
     /// `offsets` are this store's; [`delete_group`](Self::delete_group)
