@@ -7,6 +7,8 @@
 //! stderr. The harness checks that every replay returns the records the log
 //! holds (exit status 1 if not); it never judges timings.
 
+mod args;
+
 use std::fs::File;
 use std::hint::black_box;
 use std::io::Read;
@@ -20,7 +22,9 @@ use kreplay::{
 };
 use serde_json::{json, Value};
 
-use crate::args::{BenchConfig, Format};
+pub use self::args::{BenchArgs, BenchConfig};
+
+use crate::shared_args::Format;
 use crate::status::Status;
 
 /// The log being measured.

@@ -29,6 +29,8 @@
 //! written whole (with the partitions it did write, just after their last
 //! record written). Only a crash replays up to an interval's records again.
 
+mod args;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -37,9 +39,12 @@ use kreplay::{
     Consumer, ConsumerRebalanceListener, ConsumerRecords, OffsetAndMetadata, TopicPartition,
 };
 
-use crate::args::{AtEnd, ConsumeConfig, StartOffset, Verbosity};
+use self::args::{AtEnd, Verbosity};
+pub use self::args::{ConsumeArgs, ConsumeConfig, CONSUME_HELP};
+
 use crate::output::format_timestamp;
 use crate::record_format::{write_text, RecordWriter, TextBytes};
+use crate::shared_args::StartOffset;
 use crate::sink::{Batch, Delivery, OffsetRange, Sink};
 use crate::status::{self, Diagnostics, Status};
 

@@ -6,6 +6,8 @@
 //! stderr after everything before it, and the dump goes on with the next
 //! segment and the next path.
 
+mod args;
+
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -16,9 +18,11 @@ use kreplay::{
 };
 use serde::Serialize;
 
-use crate::args::{Decoder, DumpConfig, DumpLevel, Format};
+pub use self::args::{Decoder, DumpArgs, DumpConfig, DumpLevel};
+
 use crate::dump_metadata::{self, Decoded};
 use crate::output::{self, BytesEncoding, EncodedBytes, EncodedHeaders, Out};
+use crate::shared_args::Format;
 use crate::status::{Diagnostics, Status};
 
 /// Runs `kreplay dump`.

@@ -35,12 +35,13 @@ use kreplay::{
     Record, TopicPartition,
 };
 
-use crate::args::{
-    group_parser, group_start, parse_start_offset, parse_topic, usage_error, StartOffset,
-};
 use crate::export_values::{describe, value_columns, ValueArgs, ValueFormat};
 use crate::output::BytesEncoding;
 use crate::record_format::{RecordFormat, RecordWriter};
+use crate::shared_args::{
+    group_parser, group_start, parse_start_offset, parse_topic, usage_error, StartOffset,
+    UsageError,
+};
 use crate::status::{self, Diagnostics, Status};
 
 /// How long one poll waits for the fetcher.
@@ -203,7 +204,7 @@ pub struct ExportConfig {
 }
 
 impl ExportArgs {
-    pub fn config(self) -> Result<ExportConfig, clap::Error> {
+    pub fn config(self) -> Result<ExportConfig, UsageError> {
         if self.values.value_format != ValueFormat::Raw && self.format == ExportFormat::Jsonl {
             return Err(usage_error(
                 "export",

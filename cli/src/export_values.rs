@@ -14,7 +14,7 @@ use kreplay::{Consumer, ConsumerConfig, TopicPartition};
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use crate::args::StartOffset;
+use crate::shared_args::StartOffset;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum ValueFormat {

@@ -5,21 +5,27 @@
 //! `group import` and `group list --from-log-dir` (Kafka's own groups, from
 //! a log dir's `__consumer_offsets`) are in `group_import.rs`.
 
+pub(crate) mod args;
+pub(crate) mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use kreplay::{
-    Consumer, ConsumerConfig, ConsumerGroupState, GroupDescription, OffsetAndMetadata, OffsetStore,
-    TopicPartition,
+    ConsumerGroupState, GroupDescription, OffsetAndMetadata, OffsetStore, TopicPartition,
 };
 use serde::Serialize;
 
-use crate::args::{
-    DescribeView, Format, GroupAction, GroupConfig, ResetConfig, ResetMode, ResetScope, ResetTarget,
+pub use self::args::{
+    DescribeView, GroupAction, GroupCmd, GroupConfig, ResetConfig, ResetMode, ResetScope,
+    ResetTarget, GROUP_HELP,
 };
+
+use self::common::{open_logs, open_store, table, Failure};
 use crate::output::{self, Out};
+use crate::shared_args::Format;
 use crate::status::{Diagnostics, Status};
 
 /// Runs `kreplay group …`.
@@ -64,79 +70,10 @@ pub fn run(config: &GroupConfig) -> anyhow::Result<Status> {
     }
 }
 
-/// Why a group command failed.
-#[derive(Debug)]
-pub(crate) enum Failure {
-    /// Writing stdout (a closed pipe ends quietly).
-    Io(std::io::Error),
-    /// The engine: I/O (exit 2) or corruption (exit 1).
-    Engine(kreplay::Error),
-    /// A data error (exit 1): the group does not exist, nothing to shift.
-    Data(String),
-}
-
-impl From<std::io::Error> for Failure {
-    fn from(error: std::io::Error) -> Self {
-        Failure::Io(error)
-    }
-}
-
-impl From<kreplay::Error> for Failure {
-    fn from(error: kreplay::Error) -> Self {
-        Failure::Engine(error)
-    }
-}
-
 fn not_found(group: &str) -> Failure {
     Failure::Data(format!(
         "group not found: consumer group '{group}' does not exist"
     ))
-}
-
-/// The store, or `None` when the state dir does not exist (then there is no
-/// group, and nothing is created).
-pub(crate) fn open_store(
-    config: &GroupConfig,
-    log_dirs: &[PathBuf],
-) -> Result<Option<OffsetStore>, Failure> {
-    if !config.state_dir.exists() {
-        return Ok(None);
-    }
-    Ok(Some(OffsetStore::open(&config.state_dir, log_dirs)?))
-}
-
-/// A consumer over the log dirs, used for log start / end offsets and
-/// offsets for times (assigned nothing, so it reads nothing).
-pub(crate) fn open_logs(log_dirs: &[PathBuf]) -> Result<Consumer, Failure> {
-    let mut consumer_config = ConsumerConfig::new(log_dirs.iter().cloned());
-    consumer_config.follow = false;
-    Ok(Consumer::new(consumer_config)?)
-}
-
-/// Writes rows as a table: columns two spaces apart, padded to the widest cell.
-pub(crate) fn table(out: &mut Out, header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| -> std::io::Result<()> {
-        let mut text = String::new();
-        for (n, (cell, width)) in cells.zip(&widths).enumerate() {
-            if n + 1 == widths.len() {
-                text.push_str(cell);
-            } else {
-                text.push_str(&format!("{cell:<width$}  "));
-            }
-        }
-        writeln!(out, "{}", text.trim_end())
-    };
-    line(&mut header.iter().copied())?;
-    for row in rows {
-        line(&mut row.iter().map(String::as_str))?;
-    }
-    Ok(())
 }
 
 #[derive(Serialize)]

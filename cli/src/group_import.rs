@@ -14,9 +14,10 @@ use kreplay::state::kafka_groups::KafkaGroups;
 use kreplay::{OffsetAndMetadata, OffsetStore, ReadOptions, TopicPartition, MAX_METADATA_BYTES};
 use serde::Serialize;
 
-use crate::args::{Format, GroupConfig, ImportConfig, ResetMode};
-use crate::group::{open_logs, open_store, table, Failure};
+use crate::group::args::{GroupConfig, ImportConfig, ResetMode};
+use crate::group::common::{open_logs, open_store, table, Failure};
 use crate::output::{self, Out};
+use crate::shared_args::Format;
 use crate::status::{Diagnostics, Status};
 
 /// Reads the `__consumer_offsets` partitions of `log_dirs` and reports the

@@ -4,18 +4,66 @@
 //! need their inner messages.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 
+use clap::Args;
 use kreplay::index::{OffsetIndex, TimeIndex};
 use kreplay::{
-    list_partitions, Inflater, LogPath, Partition, PartitionDir, SegmentEnd, SegmentFile,
-    TopicPartition, TornTail, TornTailKind, MAGIC_V2,
+    list_partitions, Inflater, LogPath, Partition, PartitionDir, ReadOptions, SegmentEnd,
+    SegmentFile, TopicPartition, TornTail, TornTailKind, MAGIC_V2,
 };
 use serde::Serialize;
 
-use crate::args::{Format, LsConfig, LsDetail};
 use crate::ls_metadata;
 use crate::output::{self, format_timestamp, IndexHealth, Out};
+use crate::shared_args::{format, Format, ReadArgs};
 use crate::status::{Diagnostics, Status};
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Log dirs or partition dirs.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// List every segment of each partition.
+    #[arg(long)]
+    segments: bool,
+    /// One JSON object per line (per partition, and per segment with --segments).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+/// What `ls` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LsDetail {
+    Partitions,
+    Segments,
+}
+
+#[derive(Debug, Clone)]
+pub struct LsConfig {
+    pub paths: Vec<PathBuf>,
+    pub detail: LsDetail,
+    pub format: Format,
+    pub read: ReadOptions,
+}
+
+impl LsArgs {
+    /// What `ls` runs with.
+    pub fn config(self) -> LsConfig {
+        LsConfig {
+            detail: if self.segments {
+                LsDetail::Segments
+            } else {
+                LsDetail::Partitions
+            },
+            format: format(self.json),
+            read: self.read.options(true),
+            paths: self.paths,
+        }
+    }
+}
 
 /// What a header scan of one segment found.
 #[derive(Debug)]

@@ -1,8 +1,11 @@
 //! `kreplay`: list, dump, verify, generate and consume Kafka partition logs on disk.
 //!
 //! A thin binary over the `kreplay` engine: [`args`] parses the command line
-//! and turns it into one configuration per command; each command module
-//! calls the engine and prints. Data goes to stdout, diagnostics to stderr.
+//! into one configuration per command (each command's flags, and their
+//! conversion, beside the command); [`run`] dispatches it; each command module
+//! calls the engine and prints. Imports point down: `main` → `args` → the
+//! commands → `shared_args`, `status`, `output` and the other shared modules.
+//! Data goes to stdout, diagnostics to stderr.
 
 mod args;
 mod bench;
@@ -20,12 +23,55 @@ mod ls_metadata;
 mod output;
 mod record_format;
 mod segment_name;
+mod shared_args;
 mod sink;
 mod status;
 mod verify;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
+use crate::args::Command;
+use crate::status::{chain, init_logging, is_broken_pipe, Diagnostics, Status};
+
 fn main() -> ExitCode {
-    status::run(std::env::args_os())
+    run(std::env::args_os())
+}
+
+/// Parses `args`, runs the command and returns its exit code. A closed stdout
+/// (`kreplay dump … | head`) ends the command quietly with status 0.
+fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let command = match args::parse(args) {
+        Ok(command) => command,
+        Err(error) => {
+            let code = if error.use_stderr() {
+                Status::Failure
+            } else {
+                Status::Ok
+            };
+            let _ = error.print();
+            return code.into();
+        }
+    };
+    // The engine's warnings (skipped entries, recovered faults) reach stderr
+    // for every command; consume raises the level with -v.
+    init_logging(false);
+    let result = match command {
+        Command::Ls(config) => crate::ls::run(&config),
+        Command::Dump(config) => crate::dump::run(&config),
+        Command::Verify(config) => crate::verify::run(&config),
+        Command::Gen(config) => crate::gen::run(&config),
+        Command::Consume(config) => crate::consume::run(&config),
+        Command::Bench(config) => crate::bench::run(&config),
+        Command::Group(config) => crate::group::run(&config),
+        Command::Export(config) => crate::export::run(&config),
+    };
+    match result {
+        Ok(status) => status.into(),
+        Err(error) if is_broken_pipe(&error) => Status::Ok.into(),
+        Err(error) => {
+            Diagnostics::new(false).error(chain(&error));
+            Status::Failure.into()
+        }
+    }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use kreplay::base_offset_from_file_name;
 use kreplay::state::metadata_image::snapshot_id_from_file_name;
 
-use crate::args::SegmentNames;
+use crate::shared_args::SegmentNames;
 use crate::status::Diagnostics;
 
 /// Whether to read `file`: true for a segment or snapshot name, or any name under

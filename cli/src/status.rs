@@ -1,14 +1,11 @@
-//! Exit statuses, stderr diagnostics, and the top-level run: parse, dispatch,
-//! map the outcome to an exit code.
+//! Exit statuses and stderr diagnostics (messages, the progress bar, the
+//! engine's log), shared by every command; imports none of them.
 
-use std::ffi::OsString;
 use std::fmt::Display;
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
-
-use crate::args::{self, Command};
 
 /// How a command ended; the exit code is its number. Combining keeps the worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -46,44 +43,6 @@ impl Status {
 impl From<Status> for ExitCode {
     fn from(status: Status) -> ExitCode {
         ExitCode::from(status as u8)
-    }
-}
-
-/// Parses `args`, runs the command and returns its exit code. A closed stdout
-/// (`kreplay dump … | head`) ends the command quietly with status 0.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let command = match args::parse(args) {
-        Ok(command) => command,
-        Err(error) => {
-            let code = if error.use_stderr() {
-                Status::Failure
-            } else {
-                Status::Ok
-            };
-            let _ = error.print();
-            return code.into();
-        }
-    };
-    // The engine's warnings (skipped entries, recovered faults) reach stderr
-    // for every command; consume raises the level with -v.
-    init_logging(false);
-    let result = match command {
-        Command::Ls(config) => crate::ls::run(&config),
-        Command::Dump(config) => crate::dump::run(&config),
-        Command::Verify(config) => crate::verify::run(&config),
-        Command::Gen(config) => crate::gen::run(&config),
-        Command::Consume(config) => crate::consume::run(&config),
-        Command::Bench(config) => crate::bench::run(&config),
-        Command::Group(config) => crate::group::run(&config),
-        Command::Export(config) => crate::export::run(&config),
-    };
-    match result {
-        Ok(status) => status.into(),
-        Err(error) if is_broken_pipe(&error) => Status::Ok.into(),
-        Err(error) => {
-            Diagnostics::new(false).error(chain(&error));
-            Status::Failure.into()
-        }
     }
 }
 

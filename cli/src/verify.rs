@@ -7,16 +7,61 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+use clap::Args;
 use kreplay::index::IndexStatus;
 use kreplay::{
     list_partitions, verify_segment_file, LogPath, Partition, PartitionVerifier, SegmentReport,
-    Severity, TopicPartition, VerifySummary,
+    Severity, TopicPartition, VerifyOptions, VerifySummary,
 };
 use serde::Serialize;
 
-use crate::args::{Format, VerifyConfig};
 use crate::output::{self, IndexHealth, Out};
+use crate::shared_args::{format, Format, ReadArgs, SegmentNames};
 use crate::status::{Diagnostics, Status};
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Log dirs, partition dirs or segment (.log) files.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Read a file named on the command line even when its name is not a Kafka
+    /// segment name (<20-digit base offset>.log); refused otherwise.
+    #[arg(long)]
+    any_file_name: bool,
+    /// One JSON object per line: per segment, then a summary.
+    #[arg(long)]
+    json: bool,
+    /// Do not check .index and .timeindex files against the log.
+    #[arg(long)]
+    skip_indexes: bool,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifyConfig {
+    pub paths: Vec<PathBuf>,
+    pub segment_names: SegmentNames,
+    pub format: Format,
+    pub options: VerifyOptions,
+}
+
+impl VerifyArgs {
+    /// What `verify` runs with.
+    pub fn config(self) -> VerifyConfig {
+        let read = self.read.options(true);
+        VerifyConfig {
+            format: format(self.json),
+            options: VerifyOptions {
+                strategy: read.strategy,
+                max_inflated_bytes: read.max_inflated_bytes,
+                check_indexes: !self.skip_indexes,
+            },
+            segment_names: SegmentNames::of(self.any_file_name),
+            paths: self.paths,
+        }
+    }
+}
 
 /// What one PATH asks to verify.
 enum Target {

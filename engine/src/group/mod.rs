@@ -1,6 +1,8 @@
 //! Consumer groups: Kafka's partition assignors (pure functions), group
-//! membership over a shared state dir (see [`membership`]), and what
-//! `kafka-consumer-groups` shows of a group.
+//! membership over a shared state dir (see [`membership`]), what
+//! `kafka-consumer-groups` shows of a group, and the store operations it
+//! refuses while a group has live members (deleting a group, resetting its
+//! offsets), which sit here, above the offsets store they call.
 
 mod assignor;
 pub(crate) mod membership;
@@ -170,6 +172,20 @@ impl OffsetStore {
             protocol: state.as_ref().and_then(|s| s.protocol),
             members,
         }))
+    }
+
+    /// Deletes `group`: its committed offsets and everything else in its
+    /// directory. Returns whether the group existed. The group disappears
+    /// atomically (its directory is renamed away, then removed). Refused
+    /// ([`Error::Group`]) while the group has live members, as Kafka refuses
+    /// to delete a group that is not empty.
+    pub fn delete_group(&self, group: &str) -> Result<bool> {
+        let Some(lock) = self.lock(group, false)? else {
+            return Ok(false);
+        };
+        refuse_live_members(group, &lock.dir, "it cannot be deleted")?;
+        self.delete_group_locked(lock)?;
+        Ok(true)
     }
 
     /// Sets and removes committed offsets of `group` as an administrator

@@ -2,22 +2,32 @@
 //! transaction-marker control batches (`EndTransactionMarker`) and legacy
 //! magic 0/1 message sets (`LegacyRecord`), byte for byte as Kafka's
 //! `MemoryRecordsBuilder` lays them out.
+//!
+//! This file holds the batch encoders ([`BatchEncoder`]); below it, importing
+//! nothing from here: `spec` (what they encode: [`RecordSpec`], [`BatchSpec`],
+//! [`LegacySpec`], the transaction marker), `record` (one v2 record, one
+//! legacy message) and `wire` (big-endian header fields, varints, nullable
+//! byte fields).
 
 use crate::compression::{compress, Compression};
 use crate::error::{Error, Result};
 use crate::record::TimestampType;
 pub(crate) use crate::record::{LOG_OVERHEAD, RECORD_BATCH_OVERHEAD};
 
+mod record;
+mod spec;
+mod wire;
+
+use self::record::{write_legacy_message, write_record};
+pub use self::spec::{
+    fill_offset_deltas, BatchSpec, EndTransactionMarker, LegacySpec, RecordSpec, TransactionResult,
+};
+use self::wire::FieldWriter;
+
 /// Position of the attributes field in a v2 batch: the CRC covers from here.
 const ATTRIBUTES_OFFSET: usize = 21;
 /// Position of the CRC field in a v2 batch.
 const CRC_OFFSET: usize = 17;
-/// Position of the CRC field in a legacy message.
-const LEGACY_CRC_OFFSET: usize = 12;
-/// Legacy message overhead after the log overhead: crc, magic, attributes,
-/// key length, value length (magic 0) plus the timestamp (magic 1).
-const LEGACY_RECORD_OVERHEAD_V0: usize = 14;
-const LEGACY_RECORD_OVERHEAD_V1: usize = 22;
 
 const ATTR_TIMESTAMP_TYPE: i16 = 0x08;
 const ATTR_TRANSACTIONAL: i16 = 0x10;
@@ -27,175 +37,6 @@ const LEGACY_ATTR_TIMESTAMP_TYPE: u8 = 0x08;
 
 /// Kafka's `RecordBatch.NO_TIMESTAMP`.
 const NO_TIMESTAMP: i64 = -1;
-
-/// One record to encode, owned and simple. `None` key or value is Kafka's
-/// null (length -1); `Some(vec![])` is an empty, non-null one.
-///
-/// A record carries its own `offset_delta` (from the batch's base offset) and
-/// absolute `timestamp`, so compacted gaps and arbitrary timestamps can be
-/// written; [`fill_offset_deltas`] numbers a slice 0, 1, 2, ...
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RecordSpec {
-    /// Offset of the record minus the batch's base offset. Must increase
-    /// strictly within a batch.
-    pub offset_delta: i32,
-    /// The record's timestamp (CreateTime), in milliseconds since the epoch.
-    pub timestamp: i64,
-    /// The key; `None` is a null key.
-    pub key: Option<Vec<u8>>,
-    /// The value; `None` is a null value (a tombstone).
-    pub value: Option<Vec<u8>>,
-    /// Headers in order: a UTF-8 key (never null) and a nullable value.
-    /// Magic 0 and 1 have no headers.
-    pub headers: Vec<(String, Option<Vec<u8>>)>,
-}
-
-impl RecordSpec {
-    /// A record with offset delta 0 and no headers.
-    pub fn new(timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>) -> Self {
-        RecordSpec {
-            offset_delta: 0,
-            timestamp,
-            key: key.map(<[u8]>::to_vec),
-            value: value.map(<[u8]>::to_vec),
-            headers: Vec::new(),
-        }
-    }
-
-    /// Sets the offset delta.
-    pub fn with_offset_delta(mut self, offset_delta: i32) -> Self {
-        self.offset_delta = offset_delta;
-        self
-    }
-
-    /// Appends a header.
-    pub fn with_header(mut self, key: impl Into<String>, value: Option<&[u8]>) -> Self {
-        self.headers.push((key.into(), value.map(<[u8]>::to_vec)));
-        self
-    }
-}
-
-/// Numbers the records' offset deltas 0, 1, 2, ... (consecutive offsets, as a
-/// producer writes them).
-pub fn fill_offset_deltas(records: &mut [RecordSpec]) {
-    for (delta, record) in records.iter_mut().enumerate() {
-        record.offset_delta = i32::try_from(delta).unwrap_or(i32::MAX);
-    }
-}
-
-/// The header fields of one v2 batch. `None` stands for Kafka's -1
-/// sentinels (`NO_PRODUCER_ID`, `NO_PARTITION_LEADER_EPOCH`, ...).
-///
-/// `Default` is a plain, non-transactional, uncompressed CreateTime batch at
-/// base offset 0 with partition leader epoch 0 and no producer id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchSpec {
-    /// Offset of the batch's first record (offset delta 0).
-    pub base_offset: i64,
-    /// The leader epoch the broker stamps on every batch; `None` writes -1.
-    pub partition_leader_epoch: Option<i32>,
-    /// The codec; with one, the records are compressed as one stream.
-    pub compression: Compression,
-    /// CreateTime, or LogAppendTime (attributes bit 3: readers then report
-    /// `max_timestamp` as every record's timestamp).
-    pub timestamp_type: TimestampType,
-    /// `max_timestamp` to write. `None`: the largest record timestamp (-1 if
-    /// there is none or all are below -1), which for LogAppendTime stands for
-    /// the broker's append time. For an empty batch this is also the base
-    /// timestamp, as the log cleaner writes one.
-    pub max_timestamp: Option<i64>,
-    /// Attributes bit 4.
-    pub is_transactional: bool,
-    /// The producer id; required when transactional.
-    pub producer_id: Option<i64>,
-    /// The producer epoch.
-    pub producer_epoch: Option<i16>,
-    /// Sequence number of the first record.
-    pub base_sequence: Option<i32>,
-    /// Sets attributes bit 6 and writes this as the base timestamp (record
-    /// timestamp deltas are then relative to it, as Kafka's cleaner does).
-    pub delete_horizon_ms: Option<i64>,
-    /// `last_offset_delta` to write; `None`: the last record's offset delta
-    /// (0 for an empty batch). Larger values keep the offsets of records a
-    /// compaction removed from the end of the batch.
-    pub last_offset_delta: Option<i32>,
-}
-
-impl Default for BatchSpec {
-    fn default() -> Self {
-        BatchSpec {
-            base_offset: 0,
-            partition_leader_epoch: Some(0),
-            compression: Compression::None,
-            timestamp_type: TimestampType::CreateTime,
-            max_timestamp: None,
-            is_transactional: false,
-            producer_id: None,
-            producer_epoch: None,
-            base_sequence: None,
-            delete_horizon_ms: None,
-            last_offset_delta: None,
-        }
-    }
-}
-
-/// Outcome of a transaction (Kafka's `TransactionResult`), the type of an
-/// end-transaction marker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TransactionResult {
-    /// An ABORT marker (control record type 0).
-    Abort,
-    /// A COMMIT marker (control record type 1).
-    Commit,
-}
-
-impl TransactionResult {
-    /// Kafka's control record type id: 0 for abort, 1 for commit.
-    pub fn control_type_id(self) -> i16 {
-        match self {
-            TransactionResult::Abort => 0,
-            TransactionResult::Commit => 1,
-        }
-    }
-}
-
-/// The content of a transaction marker (Kafka's `EndTransactionMarker`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EndTransactionMarker {
-    /// Commit or abort.
-    pub result: TransactionResult,
-    /// Epoch of the transaction coordinator that wrote the marker.
-    pub coordinator_epoch: i32,
-}
-
-/// The fields of a legacy (magic 0 or 1) message set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LegacySpec {
-    /// 0 or 1.
-    pub magic: i8,
-    /// None, gzip, snappy or lz4 (zstd does not exist for magic 0/1). With a
-    /// codec the set is one wrapper message around the compressed inner set.
-    pub compression: Compression,
-    /// Offset of the first record (offset delta 0).
-    pub base_offset: i64,
-    /// CreateTime, or LogAppendTime (magic 1 only).
-    pub timestamp_type: TimestampType,
-    /// LogAppendTime only: the broker's append time, written as every
-    /// message's timestamp. `None`: the largest record timestamp.
-    pub log_append_time: Option<i64>,
-}
-
-impl Default for LegacySpec {
-    fn default() -> Self {
-        LegacySpec {
-            magic: 1,
-            compression: Compression::None,
-            base_offset: 0,
-            timestamp_type: TimestampType::CreateTime,
-            log_append_time: None,
-        }
-    }
-}
 
 /// Encodes batches with reused scratch buffers (compression input, legacy
 /// inner message sets), so a loop of encodes allocates nothing once warm.
@@ -589,172 +430,6 @@ fn check_offset_deltas(records: &[RecordSpec]) -> Result<Option<i32>> {
     Ok(previous)
 }
 
-/// Writes fixed-size big-endian fields into a header array.
-struct FieldWriter<'a> {
-    buf: &'a mut [u8],
-    position: usize,
-}
-
-impl<'a> FieldWriter<'a> {
-    fn new(buf: &'a mut [u8]) -> Self {
-        FieldWriter { buf, position: 0 }
-    }
-
-    fn at(buf: &'a mut [u8], position: usize) -> Self {
-        FieldWriter { buf, position }
-    }
-
-    fn put(&mut self, bytes: &[u8]) {
-        let end = self.position + bytes.len();
-        if let Some(slot) = self.buf.get_mut(self.position..end) {
-            slot.copy_from_slice(bytes);
-        }
-        self.position = end;
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Varints (Kafka's ByteUtils.writeVarint / writeVarlong: zigzag, then 7 bits
-// per byte, low group first).
-
-/// Appends `value` as a zigzag varint (the engine's one encoder, in
-/// `record`, with the writer's argument order).
-#[inline]
-pub(crate) fn put_varint(out: &mut Vec<u8>, value: i32) {
-    crate::record::write_varint(value, out);
-}
-
-/// Appends `value` as a zigzag varlong.
-#[inline]
-pub(crate) fn put_varlong(out: &mut Vec<u8>, value: i64) {
-    crate::record::write_varlong(value, out);
-}
-
-/// Bytes `put_varint(value)` writes.
-#[inline]
-pub(crate) fn size_of_varint(value: i32) -> usize {
-    let v = ((value << 1) ^ (value >> 31)) as u32;
-    // 1 byte per started group of 7 bits, at least one.
-    let bits = 32 - (v | 1).leading_zeros() as usize;
-    bits.div_ceil(7)
-}
-
-/// Bytes `put_varlong(value)` writes.
-#[inline]
-pub(crate) fn size_of_varlong(value: i64) -> usize {
-    let v = ((value << 1) ^ (value >> 63)) as u64;
-    let bits = 64 - (v | 1).leading_zeros() as usize;
-    bits.div_ceil(7)
-}
-
-fn length_i32(len: usize, what: &str) -> Result<i32> {
-    i32::try_from(len).map_err(|_| {
-        Error::Config(format!(
-            "{what} of {len} bytes does not fit a 32-bit length"
-        ))
-    })
-}
-
-/// Size of a nullable byte field with a varint length.
-#[inline]
-fn size_of_nullable(bytes: Option<&[u8]>, what: &str) -> Result<usize> {
-    Ok(match bytes {
-        None => 1,
-        Some(bytes) => size_of_varint(length_i32(bytes.len(), what)?) + bytes.len(),
-    })
-}
-
-#[inline]
-fn put_nullable(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
-    match bytes {
-        None => put_varint(out, -1),
-        Some(bytes) => {
-            // Lengths were checked by the size computation.
-            put_varint(out, bytes.len() as i32);
-            out.extend_from_slice(bytes);
-        }
-    }
-}
-
-/// Appends one v2 record (`DefaultRecord.writeTo`): length varint, then the
-/// body.
-fn write_record(out: &mut Vec<u8>, record: &RecordSpec, base_timestamp: i64) -> Result<()> {
-    let timestamp_delta = record.timestamp.wrapping_sub(base_timestamp);
-    let key = record.key.as_deref();
-    let value = record.value.as_deref();
-    let mut body = 1 // attributes
-        + size_of_varlong(timestamp_delta)
-        + size_of_varint(record.offset_delta)
-        + size_of_nullable(key, "key")?
-        + size_of_nullable(value, "value")?
-        + size_of_varint(length_i32(record.headers.len(), "header count")?);
-    for (header_key, header_value) in &record.headers {
-        body += size_of_varint(length_i32(header_key.len(), "header key")?) + header_key.len();
-        body += size_of_nullable(header_value.as_deref(), "header value")?;
-    }
-    let body_length = length_i32(body, "record")?;
-    out.reserve(body + 5);
-    put_varint(out, body_length);
-    out.push(0); // attributes: unused
-    put_varlong(out, timestamp_delta);
-    put_varint(out, record.offset_delta);
-    put_nullable(out, key);
-    put_nullable(out, value);
-    put_varint(out, record.headers.len() as i32);
-    for (header_key, header_value) in &record.headers {
-        put_varint(out, header_key.len() as i32);
-        out.extend_from_slice(header_key.as_bytes());
-        put_nullable(out, header_value.as_deref());
-    }
-    Ok(())
-}
-
-/// Appends one legacy message with its log overhead (`LegacyRecord.write`):
-/// offset, size, crc (CRC-32 over magic..end), magic, attributes, timestamp
-/// (magic 1), key, value; lengths i32 with -1 for null.
-fn write_legacy_message(
-    out: &mut Vec<u8>,
-    offset: i64,
-    magic: i8,
-    attributes: u8,
-    timestamp: i64,
-    key: Option<&[u8]>,
-    value: Option<&[u8]>,
-) -> Result<()> {
-    let overhead = if magic == 0 {
-        LEGACY_RECORD_OVERHEAD_V0
-    } else {
-        LEGACY_RECORD_OVERHEAD_V1
-    };
-    let key_len = key.map_or(0, <[u8]>::len);
-    let value_len = value.map_or(0, <[u8]>::len);
-    let size = length_i32(overhead + key_len + value_len, "message")?;
-    let start = out.len();
-    out.reserve(LOG_OVERHEAD + overhead + key_len + value_len);
-    out.extend_from_slice(&offset.to_be_bytes());
-    out.extend_from_slice(&size.to_be_bytes());
-    out.extend_from_slice(&0u32.to_be_bytes()); // crc, filled below
-    out.push(magic as u8);
-    out.push(attributes);
-    if magic > 0 {
-        out.extend_from_slice(&timestamp.to_be_bytes());
-    }
-    for field in [key, value] {
-        match field {
-            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
-            Some(bytes) => {
-                out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
-                out.extend_from_slice(bytes);
-            }
-        }
-    }
-    let crc = crc32fast::hash(out.get(start + LEGACY_CRC_OFFSET + 4..).unwrap_or_default());
-    if let Some(slot) = out.get_mut(start + LEGACY_CRC_OFFSET..start + LEGACY_CRC_OFFSET + 4) {
-        slot.copy_from_slice(&crc.to_be_bytes());
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
@@ -787,95 +462,10 @@ mod tests {
         naive_crc(0xEDB8_8320, bytes)
     }
 
-    /// Naive zigzag varint: 7 bits at a time through a u128, no shortcuts.
-    fn naive_varlong(value: i64) -> Vec<u8> {
-        let mut zigzag: u128 = if value >= 0 {
-            (value as u128) * 2
-        } else {
-            ((-(value as i128)) as u128) * 2 - 1
-        };
-        let mut out = Vec::new();
-        loop {
-            let group = (zigzag % 128) as u8;
-            zigzag /= 128;
-            if zigzag == 0 {
-                out.push(group);
-                return out;
-            }
-            out.push(group + 128);
-        }
-    }
-
     #[test]
     fn naive_crcs_match_known_check_values() {
         assert_eq!(naive_crc32c(b"123456789"), 0xE306_9283);
         assert_eq!(naive_crc32(b"123456789"), 0xCBF4_3926);
-    }
-
-    #[test]
-    fn varint_edge_values() {
-        let cases: &[(i32, &[u8])] = &[
-            (0, &[0x00]),
-            (-1, &[0x01]),
-            (1, &[0x02]),
-            (63, &[0x7e]),
-            (-64, &[0x7f]),
-            (64, &[0x80, 0x01]),
-            (-65, &[0x81, 0x01]),
-            (8191, &[0xfe, 0x7f]),
-            (-8193, &[0x81, 0x80, 0x01]),
-            (i32::MAX, &[0xfe, 0xff, 0xff, 0xff, 0x0f]),
-            (i32::MIN, &[0xff, 0xff, 0xff, 0xff, 0x0f]),
-        ];
-        for &(value, expected) in cases {
-            let mut out = Vec::new();
-            put_varint(&mut out, value);
-            assert_eq!(out, expected, "varint {value}");
-            assert_eq!(
-                size_of_varint(value),
-                expected.len(),
-                "size of varint {value}"
-            );
-            assert_eq!(naive_varlong(i64::from(value)), expected, "naive {value}");
-        }
-        for value in [
-            0,
-            -1,
-            1,
-            i64::from(i32::MAX),
-            i64::from(i32::MIN),
-            i64::from(i32::MAX) + 1,
-            (1 << 62) - 1,
-            1 << 62,
-            i64::MAX,
-            i64::MIN,
-            i64::MIN + 1,
-        ] {
-            let mut out = Vec::new();
-            put_varlong(&mut out, value);
-            assert_eq!(out, naive_varlong(value), "varlong {value}");
-            assert_eq!(size_of_varlong(value), out.len(), "size of varlong {value}");
-        }
-        let mut out = Vec::new();
-        put_varlong(&mut out, i64::MIN);
-        assert_eq!(
-            out,
-            [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]
-        );
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn varints_match_the_naive_encoder(value: i64, small: i32) {
-            let mut out = Vec::new();
-            put_varlong(&mut out, value);
-            proptest::prop_assert_eq!(&out, &naive_varlong(value));
-            proptest::prop_assert_eq!(size_of_varlong(value), out.len());
-            out.clear();
-            put_varint(&mut out, small);
-            proptest::prop_assert_eq!(&out, &naive_varlong(i64::from(small)));
-            proptest::prop_assert_eq!(size_of_varint(small), out.len());
-        }
     }
 
     /// Builds the expected record bytes field by field.
