@@ -60,6 +60,7 @@
 
 #[cfg(feature = "arrow")]
 pub mod arrow;
+mod codec;
 mod compression;
 mod consumer;
 mod error;

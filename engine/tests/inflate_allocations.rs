@@ -1,5 +1,5 @@
 //! Inflation allocates nothing once warm: the codec contexts and the output
-//! buffer are reused batch after batch (compression.rs promises it; this
+//! buffer are reused batch after batch (compression/mod.rs promises it; this
 //! counts the allocations made on this thread to hold it to that).
 
 use std::alloc::{GlobalAlloc, Layout, System};
