@@ -133,12 +133,12 @@ pub struct ConsumerConfig {
     pub heartbeat_interval: Duration,
     /// What to do on damage between segments (a segment that ends in a
     /// partial batch although a later one follows): skip to the next segment
-    /// and report it through [`Consumer::take_damage`] (the default), or
+    /// and report it through [`Consumer::take_damage`](super::Consumer::take_damage) (the default), or
     /// stop there with an error.
     pub on_damage: OnDamage,
-    /// `enable.auto.commit`: [`Consumer::poll`] commits the positions of
+    /// `enable.auto.commit`: [`Consumer::poll`](super::Consumer::poll) commits the positions of
     /// the records earlier polls returned once `auto_commit_interval` has
-    /// passed, as do a revocation and [`Consumer::close`]. False here
+    /// passed, as do a revocation and [`Consumer::close`](super::Consumer::close). False here
     /// (Kafka: true with a group id): a replay commits when its caller says.
     pub enable_auto_commit: bool,
     /// `auto.commit.interval.ms` (5 s).
