@@ -245,10 +245,7 @@ const SEEK_BATCH_RECORDS: usize = 50;
 
 fn seek(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let options = WriterOptions {
-        segment_bytes: 16 << 20,
-        ..WriterOptions::default()
-    };
+    let options = WriterOptions::default().with_segment_bytes(16 << 20);
     make_partition_with(
         dir.path(),
         0,
@@ -266,10 +263,7 @@ fn seek(c: &mut Criterion) {
     let indexed = Partition::open(&partition_dir, ReadOptions::default()).expect("open");
     let scanning = Partition::open(
         &partition_dir,
-        ReadOptions {
-            use_indexes: false,
-            ..ReadOptions::default()
-        },
+        ReadOptions::default().with_use_indexes(false),
     )
     .expect("open");
     assert!(indexed.segments().len() >= 4, "not multi-segment");

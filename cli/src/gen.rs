@@ -92,21 +92,19 @@ impl GenArgs {
             } else {
                 Overwrite::Refuse
             },
-            gen: kreplay::writer::GenConfig {
-                log_dir: self.out_dir,
-                topics: self.topics,
-                partitions: self.partitions,
-                records_per_topic: self.records,
-                key_size: self.key_size,
-                value_size: self.value_size,
-                compression: self.codec,
-                records_per_batch: self.batch_records,
-                segment_bytes: self.segment_bytes,
-                transactional_ratio: self.transactional_ratio,
-                abort_ratio: self.abort_ratio,
-                seed: self.seed,
-                ..kreplay::writer::GenConfig::default()
-            },
+            gen: kreplay::writer::GenConfig::default()
+                .with_log_dir(self.out_dir)
+                .with_topics(self.topics)
+                .with_partitions(self.partitions)
+                .with_records_per_topic(self.records)
+                .with_key_size(self.key_size)
+                .with_value_size(self.value_size)
+                .with_compression(self.codec)
+                .with_records_per_batch(self.batch_records)
+                .with_segment_bytes(self.segment_bytes)
+                .with_transactional_ratio(self.transactional_ratio)
+                .with_abort_ratio(self.abort_ratio)
+                .with_seed(self.seed),
         }
     }
 }

@@ -42,14 +42,12 @@ enum ReadStrategyArg {
 
 impl ReadArgs {
     pub(crate) fn options(&self, check_crcs: bool) -> ReadOptions {
-        ReadOptions {
-            strategy: match self.read_strategy {
+        ReadOptions::default()
+            .with_strategy(match self.read_strategy {
                 ReadStrategyArg::Mmap => ReadStrategy::Mmap,
                 ReadStrategyArg::Read => ReadStrategy::Read,
-            },
-            check_crcs,
-            ..ReadOptions::default()
-        }
+            })
+            .with_check_crcs(check_crcs)
     }
 }
 

@@ -52,11 +52,10 @@ impl VerifyArgs {
         let read = self.read.options(true);
         VerifyConfig {
             format: format(self.json),
-            options: VerifyOptions {
-                strategy: read.strategy,
-                max_inflated_bytes: read.max_inflated_bytes,
-                check_indexes: !self.skip_indexes,
-            },
+            options: VerifyOptions::default()
+                .with_strategy(read.strategy)
+                .with_max_inflated_bytes(read.max_inflated_bytes)
+                .with_check_indexes(!self.skip_indexes),
             segment_names: SegmentNames::of(self.any_file_name),
             paths: self.paths,
         }

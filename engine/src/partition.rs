@@ -28,6 +28,7 @@ use crate::segment::{base_offset_from_file_name, Batches, Segment};
 
 /// How segment files are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReadOptions {
     /// Map or read the files.
     pub strategy: ReadStrategy,

@@ -9,10 +9,7 @@ use common::*;
 use kreplay::{Error, ReadOptions, ReadStrategy, SegmentEnd};
 
 fn options(strategy: ReadStrategy) -> ReadOptions {
-    ReadOptions {
-        strategy,
-        ..ReadOptions::default()
-    }
+    ReadOptions::default().with_strategy(strategy)
 }
 
 #[test]

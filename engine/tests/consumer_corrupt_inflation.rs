@@ -15,16 +15,16 @@ use kreplay::{
 /// 40 000 lz4 records of `t-0` in batches of 200 (one segment, ~8 MiB).
 fn log(dir: &Path) -> std::path::PathBuf {
     let log_dir = dir.join("logs");
-    generate(&GenConfig {
-        log_dir: log_dir.clone(),
-        topics: vec!["t".into()],
-        partitions: 1,
-        records_per_topic: 40_000,
-        records_per_batch: 200,
-        compression: Compression::Lz4,
-        segment_bytes: 1 << 30,
-        ..GenConfig::default()
-    })
+    generate(
+        &GenConfig::default()
+            .with_log_dir(log_dir.clone())
+            .with_topics(vec!["t".into()])
+            .with_partitions(1)
+            .with_records_per_topic(40_000)
+            .with_records_per_batch(200)
+            .with_compression(Compression::Lz4)
+            .with_segment_bytes(1 << 30),
+    )
     .unwrap();
     log_dir
 }

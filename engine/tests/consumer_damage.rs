@@ -13,15 +13,15 @@ use kreplay::{AutoOffsetReset, Consumer, ConsumerConfig, Damage, OnDamage, Topic
 /// segment loses its last 123 bytes.
 fn damaged_log(dir: &Path) -> (PathBuf, PathBuf) {
     let log_dir = dir.join("logs");
-    generate(&GenConfig {
-        log_dir: log_dir.clone(),
-        topics: vec!["t".into()],
-        partitions: 1,
-        records_per_topic: 2000,
-        records_per_batch: 100,
-        segment_bytes: 150_000,
-        ..GenConfig::default()
-    })
+    generate(
+        &GenConfig::default()
+            .with_log_dir(log_dir.clone())
+            .with_topics(vec!["t".into()])
+            .with_partitions(1)
+            .with_records_per_topic(2000)
+            .with_records_per_batch(100)
+            .with_segment_bytes(150_000),
+    )
     .unwrap();
     let first = log_dir.join("t-0/00000000000000000000.log");
     assert!(log_dir.join("t-0/00000000000000000500.log").exists());

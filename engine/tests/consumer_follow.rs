@@ -83,10 +83,7 @@ fn half_written_batch_at_the_tail_is_waited_for() {
 #[test]
 fn segment_deleted_by_retention_while_read() {
     let dir = tempfile::tempdir().unwrap();
-    let options = WriterOptions {
-        segment_bytes: 512,
-        ..WriterOptions::default()
-    };
+    let options = WriterOptions::default().with_segment_bytes(512);
     let mut writer = PartitionWriter::open(dir.path(), "live", 0, options).unwrap();
     for b in 0..12 {
         writer.append(&records(b * 10, 10)).unwrap();

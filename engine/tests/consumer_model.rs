@@ -44,11 +44,9 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// Writes `ops` to `<dir>/<topic>-<partition>` and returns the model.
 fn write(dir: &Path, topic: &str, partition: i32, ops: &[Op]) -> Vec<ModelRecord> {
-    let options = WriterOptions {
-        segment_bytes: 8 * 1024,
-        index_interval_bytes: 512,
-        ..WriterOptions::default()
-    };
+    let options = WriterOptions::default()
+        .with_segment_bytes(8 * 1024)
+        .with_index_interval_bytes(512);
     let mut writer = PartitionWriter::open(dir, topic, partition, options).unwrap();
     let mut model = Vec::new();
     let mut n = 0u64;
@@ -275,10 +273,7 @@ fn follow_sees_every_appended_record_once() {
         &path,
         "live",
         0,
-        WriterOptions {
-            segment_bytes: 4096,
-            ..WriterOptions::default()
-        },
+        WriterOptions::default().with_segment_bytes(4096),
     )
     .unwrap();
     let mut first = vec![RecordSpec::new(1, None, Some(b"v0"))];

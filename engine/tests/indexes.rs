@@ -14,11 +14,9 @@ use kreplay::{
 /// Several segments of 40 batches of 10 records, an index entry every batch;
 /// timestamps wander (not monotonic) so time lookups must scan forward.
 fn write_log(dir: &Path) {
-    let options = WriterOptions {
-        segment_bytes: 16 * 1024,
-        index_interval_bytes: 1,
-        ..WriterOptions::default()
-    };
+    let options = WriterOptions::default()
+        .with_segment_bytes(16 * 1024)
+        .with_index_interval_bytes(1);
     let mut writer = PartitionWriter::open(dir, "idx", 0, options).unwrap();
     for b in 0..40i64 {
         let mut records: Vec<RecordSpec> = (0..10i64)
@@ -84,11 +82,9 @@ fn damaged(name: &str, damage: impl Fn(&Path)) {
     let dirs = list_partitions(dir.path()).unwrap();
     let scanned = Partition::open(
         &dirs[0],
-        ReadOptions {
-            use_indexes: false,
-            strategy: ReadStrategy::Read,
-            ..ReadOptions::default()
-        },
+        ReadOptions::default()
+            .with_use_indexes(false)
+            .with_strategy(ReadStrategy::Read),
     )
     .unwrap();
     assert_eq!(scanned.seek(250).unwrap(), expected.0[251], "{name}");

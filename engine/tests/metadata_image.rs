@@ -69,10 +69,7 @@ fn write_log(log_dir: &std::path::Path, start: i64, records: &[MetadataRecord]) 
         log_dir,
         "__cluster_metadata",
         0,
-        WriterOptions {
-            start_offset: start,
-            ..WriterOptions::default()
-        },
+        WriterOptions::default().with_start_offset(start),
     )
     .unwrap();
     let mut specs: Vec<RecordSpec> = records

@@ -256,10 +256,7 @@ impl Written {
 /// when `leave_open`.
 fn write_script(dir: &Path, seed: u64, producers: i64, steps: usize, leave_open: bool) -> Written {
     let mut rng = fastrand::Rng::with_seed(seed);
-    let options = WriterOptions {
-        segment_bytes: 1 + rng.u32(600..4000),
-        ..WriterOptions::default()
-    };
+    let options = WriterOptions::default().with_segment_bytes(1 + rng.u32(600..4000));
     let mut writer = PartitionWriter::open(dir, "txn", 0, options).unwrap();
     let mut written = Written::default();
     let mut open: HashMap<i64, usize> = HashMap::new();

@@ -109,10 +109,7 @@ fn every_good_case_reads_to_its_expected_records_each_way() {
     for case in &cases {
         let expected = expected_data(case);
         for strategy in [ReadStrategy::Mmap, ReadStrategy::Read] {
-            let options = ReadOptions {
-                strategy,
-                ..ReadOptions::default()
-            };
+            let options = ReadOptions::default().with_strategy(strategy);
             let log_dir = LogDir::open_with([case], options).unwrap();
             failures.extend(records_diff(
                 case,

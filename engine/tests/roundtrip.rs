@@ -299,23 +299,17 @@ proptest! {
         times in proptest::collection::vec(0i64..110_000, 6),
     ) {
         let dir = tempfile::tempdir().unwrap();
-        let options = WriterOptions {
-            segment_bytes,
-            index_interval_bytes,
-            preallocate_indexes,
-            start_offset,
-            ..WriterOptions::default()
-        };
+        let options = WriterOptions::default().with_segment_bytes(segment_bytes).with_index_interval_bytes(index_interval_bytes).with_preallocate_indexes(preallocate_indexes).with_start_offset(start_offset);
         let expected = write_log(dir.path(), &ops, options);
 
         for strategy in [ReadStrategy::Mmap, ReadStrategy::Read] {
-            let read = ReadOptions { strategy, ..ReadOptions::default() };
+            let read = ReadOptions::default().with_strategy(strategy);
             let (got, _) = read_log(dir.path(), read);
             prop_assert_eq!(&got, &expected);
         }
 
         let with_index = ReadOptions::default();
-        let without_index = ReadOptions { use_indexes: false, ..ReadOptions::default() };
+        let without_index = ReadOptions::default().with_use_indexes(false);
         let (records, batches) = read_log(dir.path(), with_index);
         let dirs = list_partitions(dir.path()).unwrap();
         let indexed = Partition::open(&dirs[0], with_index).unwrap();
@@ -349,26 +343,14 @@ proptest! {
 #[test]
 fn reopen_after_unclean_stop_keeps_max_timestamp() {
     let dir = tempfile::tempdir().unwrap();
-    let options = WriterOptions {
-        index_interval_bytes: 1,
-        ..WriterOptions::default()
-    };
+    let options = WriterOptions::default().with_index_interval_bytes(1);
     let mut first = PartitionWriter::open(dir.path(), "t", 0, options.clone()).unwrap();
     first
         .append(&[RecordSpec::new(1_700_000_096_243, None, None)])
         .unwrap();
     first.flush().unwrap();
     std::mem::forget(first); // no close: the final time index entry is never written
-    let mut again = PartitionWriter::open(
-        dir.path(),
-        "t",
-        0,
-        WriterOptions {
-            append: true,
-            ..options
-        },
-    )
-    .unwrap();
+    let mut again = PartitionWriter::open(dir.path(), "t", 0, options.with_append(true)).unwrap();
     // Two later batches, so the offset index gets an entry past offset 0.
     for timestamp in [1_700_000_040_000, 1_700_000_050_000] {
         let mut late = vec![RecordSpec::new(timestamp, None, Some(b"x")); 3];

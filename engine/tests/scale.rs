@@ -94,10 +94,7 @@ fn a_thousand_partitions_are_read_with_bounded_descriptors_and_maps() {
 fn a_partition_of_thousands_of_segments_is_read_in_order_and_seeks_anywhere() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let options = WriterOptions {
-        segment_bytes: 512,
-        ..WriterOptions::default()
-    };
+    let options = WriterOptions::default().with_segment_bytes(512);
     write(dir.path(), "deep", 0, 20_000, 5, options);
     let dirs = kreplay::list_partitions(dir.path()).unwrap();
     let partition = Partition::open(&dirs[0], ReadOptions::default()).unwrap();

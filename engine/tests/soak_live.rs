@@ -95,11 +95,9 @@ fn value(partition: i32, offset: i64) -> String {
 /// Appends batches round the partitions until `seconds` pass; rolls (by
 /// segment size and now and then by hand) and deletes the oldest segments.
 fn write(log: &Log, seconds: u64) -> u64 {
-    let options = WriterOptions {
-        segment_bytes: 24 << 10,
-        index_interval_bytes: 512,
-        ..WriterOptions::default()
-    };
+    let options = WriterOptions::default()
+        .with_segment_bytes(24 << 10)
+        .with_index_interval_bytes(512);
     let mut writers: Vec<PartitionWriter> = (0..PARTITIONS)
         .map(|p| PartitionWriter::open(&log.dir, TOPIC, p, options.clone()).unwrap())
         .collect();

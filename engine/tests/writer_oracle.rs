@@ -195,12 +195,10 @@ fn write_cases(root: &Path) -> Expected {
 
     // Every codec, several segments for some.
     for (partition, codec) in Compression::ALL.into_iter().enumerate() {
-        let options = WriterOptions {
-            compression: codec,
-            segment_bytes: 6000,
-            index_interval_bytes: 1024,
-            ..WriterOptions::default()
-        };
+        let options = WriterOptions::default()
+            .with_compression(codec)
+            .with_segment_bytes(6000)
+            .with_index_interval_bytes(1024);
         let mut w = open(root, "v2-codecs", partition as i32, options);
         for b in 0..4 {
             let recs = records(40, T0 + b * 1000, b as u64);
@@ -212,10 +210,7 @@ fn write_cases(root: &Path) -> Expected {
 
     // Headers: null, empty, empty key, duplicates, non-ASCII, binary, 0 and 100 headers.
     for (partition, codec) in [(0, Compression::None), (1, Compression::Zstd)] {
-        let options = WriterOptions {
-            compression: codec,
-            ..WriterOptions::default()
-        };
+        let options = WriterOptions::default().with_compression(codec);
         let mut w = open(root, "v2-headers", partition, options);
         let mut recs = vec![
             RecordSpec::new(T0, Some(b"h0"), Some(b"v"))
@@ -270,10 +265,7 @@ fn write_cases(root: &Path) -> Expected {
             root,
             "txn",
             0,
-            WriterOptions {
-                segment_bytes: 3000,
-                ..WriterOptions::default()
-            },
+            WriterOptions::default().with_segment_bytes(3000),
         );
         let a = records(5, T0, 1);
         let info = w.append_transactional(4242, 3, &a).unwrap();
@@ -353,10 +345,7 @@ fn write_cases(root: &Path) -> Expected {
                 root,
                 "legacy",
                 partition,
-                WriterOptions {
-                    compression: codec,
-                    ..WriterOptions::default()
-                },
+                WriterOptions::default().with_compression(codec),
             );
             for set in 0..3 {
                 let mut recs = records(10, T0 + set * 100, set as u64);
@@ -385,11 +374,9 @@ fn write_cases(root: &Path) -> Expected {
             root,
             "lat",
             partition,
-            WriterOptions {
-                compression: codec,
-                timestamp_type: TimestampType::LogAppendTime,
-                ..WriterOptions::default()
-            },
+            WriterOptions::default()
+                .with_compression(codec)
+                .with_timestamp_type(TimestampType::LogAppendTime),
         );
         let recs = records(10, T0, 1);
         let info = w.append(&recs).unwrap();
@@ -430,11 +417,9 @@ fn write_cases(root: &Path) -> Expected {
             root,
             "gaps",
             0,
-            WriterOptions {
-                start_offset: 1_000_000,
-                segment_bytes: 1000,
-                ..WriterOptions::default()
-            },
+            WriterOptions::default()
+                .with_start_offset(1_000_000)
+                .with_segment_bytes(1000),
         );
         let mut recs = records(5, T0, 1);
         for (r, delta) in recs.iter_mut().zip([0, 1, 4, 5, 9]) {
@@ -489,24 +474,14 @@ fn write_cases(root: &Path) -> Expected {
         let info = w.append_legacy(0, &recs).unwrap();
         ex.legacy(&w, 0, false, info.base_offset, &recs, None);
         drop(w);
-        let append = WriterOptions {
-            append: true,
-            compression: Compression::Gzip,
-            ..WriterOptions::default()
-        };
+        let append = WriterOptions::default()
+            .with_append(true)
+            .with_compression(Compression::Gzip);
         let mut w = open(root, "mixed", 0, append.clone());
         let info = w.append_legacy(1, &recs).unwrap();
         ex.legacy(&w, 1, true, info.base_offset, &recs, None);
         w.close().unwrap();
-        let mut w = open(
-            root,
-            "mixed",
-            0,
-            WriterOptions {
-                compression: Compression::Zstd,
-                ..append
-            },
-        );
+        let mut w = open(root, "mixed", 0, append.with_compression(Compression::Zstd));
         let recs = records(4, T0 + 100, 2);
         let info = w.append(&recs).unwrap();
         ex.v2(&w, info.base_offset, &recs, None);
@@ -604,21 +579,19 @@ fn kafka_python_decodes_generated_logs() {
     let (_keep, root) = out_dir("generated");
     let mut summaries = Vec::new();
     for codec in Compression::ALL {
-        let config = GenConfig {
-            log_dir: root.clone(),
-            topics: vec![format!("gen-{codec}")],
-            partitions: 3,
-            records_per_topic: 6000,
-            records_per_batch: 50,
-            partitioner: Partitioner::KeyHash,
-            value_size: 200,
-            compression: codec,
-            segment_bytes: 64 * 1024,
-            transactional_ratio: 0.25,
-            abort_ratio: 0.5,
-            seed: 11,
-            ..GenConfig::default()
-        };
+        let config = GenConfig::default()
+            .with_log_dir(root.clone())
+            .with_topics(vec![format!("gen-{codec}")])
+            .with_partitions(3)
+            .with_records_per_topic(6000)
+            .with_records_per_batch(50)
+            .with_partitioner(Partitioner::KeyHash)
+            .with_value_size(200)
+            .with_compression(codec)
+            .with_segment_bytes(64 * 1024)
+            .with_transactional_ratio(0.25)
+            .with_abort_ratio(0.5)
+            .with_seed(11);
         let summary = generate(&config).unwrap();
         println!(
             "generate {codec}: {} records in {} batches, {} markers, {} aborted records, {} bytes",

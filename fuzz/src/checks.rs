@@ -346,10 +346,7 @@ pub fn segment(data: &[u8]) {
         exercise_batch(&batch);
     }
 
-    let options = VerifyOptions {
-        max_inflated_bytes: FUZZ_MAX_INFLATED_BYTES,
-        ..VerifyOptions::default()
-    };
+    let options = VerifyOptions::default().with_max_inflated_bytes(FUZZ_MAX_INFLATED_BYTES);
     let report = PartitionVerifier::new(options).verify_segment(&segment, true);
     let _ = format!("{report:?}");
 }

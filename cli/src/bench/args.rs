@@ -58,17 +58,15 @@ impl BenchArgs {
     /// What `bench` runs with.
     pub fn config(self) -> BenchConfig {
         BenchConfig {
-            gen: kreplay::writer::GenConfig {
-                partitions: self.partitions,
-                records_per_topic: self.records.unwrap_or(if self.quick {
+            gen: kreplay::writer::GenConfig::default()
+                .with_partitions(self.partitions)
+                .with_records_per_topic(self.records.unwrap_or(if self.quick {
                     20_000
                 } else {
                     4_000_000
-                }),
-                value_size: self.value_size,
-                compression: self.codec,
-                ..kreplay::writer::GenConfig::default()
-            },
+                }))
+                .with_value_size(self.value_size)
+                .with_compression(self.codec),
             log_dir: self.log_dir,
             rounds: self.rounds.unwrap_or(if self.quick { 1 } else { 3 }),
             format: format(self.json),

@@ -77,6 +77,7 @@ impl FromStr for AutoOffsetReset {
 
 /// How a consumer reads, with Kafka's consumer config names.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ConsumerConfig {
     /// The log dirs holding the partitions.
     pub log_dirs: Vec<PathBuf>,

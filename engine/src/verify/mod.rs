@@ -56,6 +56,7 @@ use verifier::IndexFiles;
 
 /// How to verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifyOptions {
     /// Map or read the files.
     pub strategy: ReadStrategy,

@@ -34,6 +34,7 @@ pub enum Partitioner {
 /// partitions and 100,000 records of 256 bytes, uncompressed, in batches of
 /// 500, no transactions, seed 0; `log_dir` must be set.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct GenConfig {
     /// The log dir to write the partition dirs into (created if missing).
     pub log_dir: PathBuf,

@@ -6,6 +6,7 @@ use super::*;
 /// broker defaults, uncompressed, CreateTime, leader epoch 0, starting at
 /// offset 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WriterOptions {
     /// Codec of the batches [`PartitionWriter::append`] and friends write.
     pub compression: Compression,
