@@ -3,10 +3,11 @@
 //! membership files (read without taking part), offsets from its commits.
 //! Delete and reset refuse a group with live members, as Kafka does.
 //! `group import` and `group list --from-log-dir` (Kafka's own groups, from
-//! a log dir's `__consumer_offsets`) are in `group_import.rs`.
+//! a log dir's `__consumer_offsets`) are in `group/import.rs`.
 
 pub(crate) mod args;
 pub(crate) mod common;
+mod import;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -35,11 +36,9 @@ pub fn run(config: &GroupConfig) -> anyhow::Result<Status> {
     let result = match &config.action {
         GroupAction::List { from_log_dirs } if from_log_dirs.is_empty() => list(config, &mut out),
         GroupAction::List { from_log_dirs } => {
-            crate::group_import::list(config, from_log_dirs, &mut out, &diagnostics)
+            import::list(config, from_log_dirs, &mut out, &diagnostics)
         }
-        GroupAction::Import(import) => {
-            crate::group_import::import(config, import, &mut out, &diagnostics)
-        }
+        GroupAction::Import(import) => import::import(config, import, &mut out, &diagnostics),
         GroupAction::Describe {
             group,
             log_dirs,

@@ -17,7 +17,6 @@ mod export;
 mod export_values;
 mod gen;
 mod group;
-mod group_import;
 mod ls;
 mod ls_metadata;
 mod output;

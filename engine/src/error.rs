@@ -143,7 +143,7 @@ pub enum Corruption {
     #[error("{tail}, but a later segment follows")]
     TornTailBeforeNextSegment {
         /// The tail.
-        tail: crate::segment::TornTail,
+        tail: crate::torn_tail::TornTail,
     },
     /// The inflated size (declared or actual) is past the configured cap.
     #[error("{codec} batch inflates past the cap of {cap} bytes")]

@@ -78,6 +78,7 @@ mod record;
 mod segment;
 mod setters;
 pub mod state;
+mod torn_tail;
 mod verify;
 pub mod writer;
 

@@ -28,6 +28,7 @@ use crate::record::{
     read_log_overhead, read_magic, RecordBatch, HEADER_SIZE_UP_TO_MAGIC, LOG_OVERHEAD, MAGIC_V1,
     MAGIC_V2, RECORD_BATCH_OVERHEAD, RECORD_OVERHEAD_V0, RECORD_OVERHEAD_V1,
 };
+pub use crate::torn_tail::{TornTail, TornTailKind};
 
 /// The largest batch a segment can hold: Kafka positions are `i32`.
 const MAX_BATCH_LENGTH: i64 = i32::MAX as i64 - LOG_OVERHEAD as i64;
@@ -168,48 +169,6 @@ pub enum SegmentEnd {
         /// Position of the bad batch.
         position: u64,
     },
-}
-
-/// The incomplete end of a segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TornTail {
-    /// Bytes of complete batches before the tail (where a recovery would truncate).
-    pub valid_bytes: u64,
-    /// Bytes after them.
-    pub trailing_bytes: u64,
-    /// What the tail looks like.
-    pub kind: TornTailKind,
-}
-
-/// What a torn tail looks like.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TornTailKind {
-    /// Fewer bytes than a batch header.
-    PartialHeader,
-    /// A header whose declared length runs past the end of the file.
-    PartialBatch {
-        /// The length the header declares.
-        declared_length: i32,
-    },
-    /// Only zero bytes (preallocated or padded after a crash).
-    ZeroPadding,
-}
-
-impl fmt::Display for TornTail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
-            TornTailKind::PartialHeader => "a partial batch header".to_string(),
-            TornTailKind::PartialBatch { declared_length } => {
-                format!("a partial batch (declared length {declared_length})")
-            }
-            TornTailKind::ZeroPadding => "zero padding".to_string(),
-        };
-        write!(
-            f,
-            "torn tail at position {}: {} trailing bytes, {what}",
-            self.valid_bytes, self.trailing_bytes
-        )
-    }
 }
 
 /// Iterator over the batches of a segment (see the module docs for how it ends).

@@ -1,4 +1,4 @@
-//! What the `group` subcommands share (`group_import.rs` too): their
+//! What the `group` subcommands share (`group/import.rs` too): their
 //! error, opening the offsets store and the logs, and the table output.
 
 use std::io::Write;
