@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Corruption, Error, Result};
 use crate::log_dir::{classify, list_partitions, LogPath, TopicPartition};
 use crate::partition::{LogPosition, Partition, ReadOptions};
-use crate::record::{Inflater, Record, RecordBatch, Records};
+use crate::record::{Inflater, Record, RecordBatch, Records, MAGIC_V2};
 use crate::segment::{FileBatch, Segment, SegmentEnd};
 
 /// Where a reader starts.
@@ -461,6 +461,45 @@ impl<'s> SegmentReader<'s> {
     pub fn from_offset(mut self, offset: i64) -> Self {
         self.cursor.next_offset = self.cursor.next_offset.max(offset);
         self
+    }
+
+    /// Starts at the first record, in offset order, whose timestamp is at
+    /// least `timestamp` (Kafka's `offsetsForTimes` within this segment;
+    /// records without a timestamp, magic 0, never match), or at the end
+    /// when there is none. v2 batches whose `max_timestamp` is below it are
+    /// passed over without being decoded.
+    pub fn from_timestamp(mut self, timestamp: i64) -> Result<Self> {
+        let from = self.cursor.next_offset;
+        let mut found = None;
+        'batches: for batch in self
+            .segment
+            .batches_from(self.cursor.position, self.check_crcs)
+        {
+            let batch = batch?;
+            if batch.is_control_batch()
+                || batch.last_offset() < from
+                || (batch.magic() == MAGIC_V2
+                    && batch.max_timestamp().is_some_and(|max| max < timestamp))
+            {
+                continue;
+            }
+            let corrupt = |kind| {
+                self.segment
+                    .corrupt(batch.position, Some(batch.base_offset()), kind)
+            };
+            for record in batch.records(&mut self.inflater).map_err(corrupt)? {
+                let record = record.map_err(corrupt)?;
+                if record.offset() >= from && record.timestamp().is_some_and(|ts| ts >= timestamp) {
+                    found = Some(record.offset());
+                    break 'batches;
+                }
+            }
+        }
+        match found {
+            Some(offset) => self.cursor.next_offset = offset,
+            None => self.cursor.position = self.segment.size(),
+        }
+        Ok(self)
     }
 
     /// The next batch, or `None` at the end of the segment. After an error,

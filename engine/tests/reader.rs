@@ -230,6 +230,25 @@ fn every_start_timestamp_gives_the_records_from_offsets_for_times() {
                 if start.is_none() {
                     assert_eq!(reader.next_offset(), partition.log_end_offset().unwrap());
                 }
+                // One segment: its own reader from the timestamp agrees.
+                if partition.segments().len() == 1 {
+                    let segment = partition.open_segment(0).unwrap();
+                    let mut from_segment = Vec::new();
+                    segment
+                        .reader(partition.options())
+                        .from_timestamp(t)
+                        .unwrap()
+                        .for_each(|r| {
+                            from_segment.push(json(partition.topic(), partition.partition(), r))
+                        })
+                        .unwrap();
+                    if let Some(diff) = records_diff(&case, &from_segment, &want) {
+                        panic!(
+                            "{} segment from timestamp {t}: {diff}",
+                            partition.dir().display()
+                        );
+                    }
+                }
                 checked += 1;
             }
         }
@@ -443,6 +462,17 @@ fn readers_go_across_segments_and_stop_early_on_the_callers_error() {
         .for_each(|r| got.push(r.offset()))
         .unwrap();
     assert_eq!(got, (25..30).collect::<Vec<_>>());
+    // ... and from a timestamp (record n has timestamp 1000 + n).
+    for (timestamp, want) in [(1_025, 25..30), (0, 20..30), (1_029, 29..30), (5_000, 0..0)] {
+        let mut got = Vec::new();
+        segment
+            .reader(&ReadOptions::default())
+            .from_timestamp(timestamp)
+            .unwrap()
+            .for_each(|r| got.push(r.offset()))
+            .unwrap();
+        assert_eq!(got, want.collect::<Vec<_>>(), "from timestamp {timestamp}");
+    }
 }
 
 #[test]
