@@ -78,6 +78,7 @@ mod record;
 mod segment;
 mod setters;
 pub mod state;
+pub mod storage;
 mod torn_tail;
 mod verify;
 pub mod writer;

@@ -10,6 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::storage::{self, EntryKind, Remote};
 
 /// Name of the checkpoint file in a log dir root holding log start offsets.
 pub const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
@@ -83,6 +84,9 @@ pub struct PartitionDir {
 /// longer than 249 bytes, a byte other than `[a-zA-Z0-9._-]`), and a
 /// symlink that leads out of the log dir.
 pub fn list_partitions(log_dir: &Path) -> Result<Vec<PartitionDir>> {
+    if let Some(remote) = storage::remote(log_dir) {
+        return list_mounted_partitions(log_dir, &remote);
+    }
     let entries = fs::read_dir(log_dir).map_err(|e| Error::io(log_dir, e))?;
     let root = log_dir.canonicalize().map_err(|e| Error::io(log_dir, e))?;
     let mut found = Vec::new();
@@ -130,6 +134,32 @@ pub fn list_partitions(log_dir: &Path) -> Result<Vec<PartitionDir>> {
     Ok(found)
 }
 
+/// [`list_partitions`] under a mounted store: its directories named like
+/// partitions (a store has no symlinks).
+fn list_mounted_partitions(log_dir: &Path, remote: &Remote) -> Result<Vec<PartitionDir>> {
+    let mut found = Vec::new();
+    for entry in remote.list(log_dir)? {
+        if entry.kind != EntryKind::Dir {
+            continue;
+        }
+        let path = storage::join(log_dir, &entry.name);
+        let Some(topic_partition) = TopicPartition::parse_dir_name(&entry.name) else {
+            log::debug!("skipping {}: not a partition directory", path.display());
+            continue;
+        };
+        if let Err(why) = legal_topic(&topic_partition.topic) {
+            log::warn!("skipping {}: {why}", path.display());
+            continue;
+        }
+        found.push(PartitionDir {
+            topic_partition,
+            path,
+        });
+    }
+    found.sort_by(|a, b| a.topic_partition.cmp(&b.topic_partition));
+    Ok(found)
+}
+
 /// Kafka's rules for a topic name (`Topic.validate`).
 fn legal_topic(topic: &str) -> std::result::Result<(), String> {
     if topic.is_empty() || topic == "." || topic == ".." {
@@ -167,6 +197,9 @@ pub enum LogPath {
 /// is a partition dir (named `<topic>-<partition>`; another name is taken
 /// whole as the topic, partition 0); any other directory is a log dir.
 pub fn classify(path: &Path) -> Result<LogPath> {
+    if let Some(remote) = storage::remote(path) {
+        return classify_mounted(path, &remote);
+    }
     let meta = fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_file() {
         return Ok(LogPath::Segment(path.to_path_buf()));
@@ -201,15 +234,45 @@ pub fn classify(path: &Path) -> Result<LogPath> {
     }))
 }
 
+/// [`classify`] under a mounted store: a key with entries under it is a
+/// directory, one that names an object a segment, neither is not found.
+fn classify_mounted(path: &Path, remote: &Remote) -> Result<LogPath> {
+    let entries = remote.list(path)?;
+    if entries.is_empty() {
+        return match remote.file_len(path)? {
+            Some(_) => Ok(LogPath::Segment(path.to_path_buf())),
+            None => Err(Error::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such object or prefix"),
+            )),
+        };
+    }
+    let has_segments = entries.iter().any(|e| {
+        e.kind == EntryKind::File && (e.name.ends_with(".log") || e.name.ends_with(".log.swap"))
+    });
+    if !has_segments {
+        return Ok(LogPath::LogDir(path.to_path_buf()));
+    }
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let topic_partition =
+        TopicPartition::parse_dir_name(&name).unwrap_or_else(|| TopicPartition::new(name, 0));
+    Ok(LogPath::PartitionDir(PartitionDir {
+        topic_partition,
+        path: path.to_path_buf(),
+    }))
+}
+
 /// Reads Kafka's offset checkpoint text format (`log-start-offset-checkpoint`,
 /// `recovery-point-offset-checkpoint`, ...): a version line (0), a count line,
 /// then `topic partition offset` lines. Returns `None` when the file does not
 /// exist; a malformed file is an error naming the line.
 pub fn read_offset_checkpoint(path: &Path) -> Result<Option<Vec<(TopicPartition, i64)>>> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(path, e)),
+    let Some(text) = storage::read_to_string_if_present(path)? else {
+        return Ok(None);
     };
     let bad = |line: usize, what: &str| Error::InvalidPath {
         path: path.to_path_buf(),

@@ -80,7 +80,16 @@ impl fmt::Debug for Mapping {
 
 impl Mapping {
     /// Opens `path` read-only and brings its bytes in with `strategy`.
+    /// A path under a mounted store ([`crate::storage`]) is fetched into
+    /// owned bytes whatever the strategy.
     pub fn open(path: &Path, strategy: ReadStrategy) -> Result<Mapping> {
+        if let Some(bytes) = crate::storage::read_mounted(path)? {
+            return Ok(if bytes.is_empty() {
+                Mapping::empty()
+            } else {
+                Mapping::from_vec(bytes)
+            });
+        }
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         if len == 0 {

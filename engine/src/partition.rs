@@ -25,6 +25,7 @@ use crate::log_dir::{
 use crate::mmap::ReadStrategy;
 use crate::record::{Inflater, DEFAULT_MAX_INFLATED_BYTES, MAGIC_V2};
 use crate::segment::{base_offset_from_file_name, Batches, Segment};
+use crate::storage::{self, EntryKind};
 
 /// How segment files are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +160,10 @@ impl Partition {
             path: self.dir.clone(),
             reason: format!("no segment number {n}"),
         })?;
+        if let Some(next) = self.segments.get(n + 1) {
+            // A store fetching over the network starts on the next one now.
+            storage::will_read(&next.path);
+        }
         let mut segment = Segment::open(&file.path, self.options.strategy)?;
         if segment.base_offset() != file.base_offset {
             segment = Segment::from_mapping(
@@ -376,6 +381,30 @@ impl Partition {
 pub fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>> {
     let mut logs = Vec::new();
     let mut swaps = Vec::new();
+    if let Some(remote) = storage::remote(dir) {
+        for entry in remote.list(dir)? {
+            if entry.kind != EntryKind::File {
+                continue;
+            }
+            let path = storage::join(dir, &entry.name);
+            let is_log = entry.name.len() == 24 && entry.name.ends_with(".log");
+            let is_swap = entry.name.len() == 29 && entry.name.ends_with(".log.swap");
+            let Some(base_offset) = base_offset_from_file_name(&path) else {
+                continue;
+            };
+            let file = SegmentFile {
+                base_offset,
+                path,
+                size: entry.len,
+            };
+            match (is_log, is_swap) {
+                (true, _) => logs.push(file),
+                (_, true) => swaps.push(file),
+                _ => {}
+            }
+        }
+        return Ok(prefer_originals(logs, swaps));
+    }
     for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let path = entry.path();
@@ -415,6 +444,12 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>> {
             swaps.push(file);
         }
     }
+    Ok(prefer_originals(logs, swaps))
+}
+
+/// The segments in base-offset order: every `.log`, and each `.log.swap`
+/// whose original is gone.
+fn prefer_originals(mut logs: Vec<SegmentFile>, swaps: Vec<SegmentFile>) -> Vec<SegmentFile> {
     for swap in swaps {
         if logs.iter().any(|l| l.base_offset == swap.base_offset) {
             log::debug!(
@@ -426,7 +461,7 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>> {
         }
     }
     logs.sort_by_key(|s| s.base_offset);
-    Ok(logs)
+    logs
 }
 
 /// The log start offset the log dir's `log-start-offset-checkpoint` gives
@@ -439,8 +474,13 @@ fn checkpointed_log_start(log_dir: &Path, tp: &TopicPartition) -> Option<i64> {
     type Cache = HashMap<PathBuf, (u64, Option<SystemTime>, Parsed)>;
     static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
     let path = log_dir.join(LOG_START_OFFSET_CHECKPOINT);
-    let meta = std::fs::metadata(&path).ok()?;
-    let stamp = (meta.len(), meta.modified().ok());
+    let stamp = match storage::remote(&path) {
+        Some(remote) => (remote.file_len(&path).ok()??, None),
+        None => {
+            let meta = std::fs::metadata(&path).ok()?;
+            (meta.len(), meta.modified().ok())
+        }
+    };
     let mut cache = CACHE.lock().ok()?;
     let cache = cache.get_or_insert_with(HashMap::new);
     let parsed = match cache.get(&path) {

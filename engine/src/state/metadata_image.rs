@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Corruption, Error, Result};
 use crate::partition::{Partition, ReadOptions};
 use crate::segment::{Segment, SegmentEnd};
+use crate::storage::{self, EntryKind};
 use crate::{PartitionDir, TopicPartition};
 
 use super::cluster_metadata::{
@@ -70,6 +71,18 @@ pub fn snapshot_id_from_file_name(path: &Path) -> Option<SnapshotId> {
 /// The snapshot files of a partition dir, oldest first.
 pub fn list_snapshots(dir: &Path) -> Result<Vec<(SnapshotId, PathBuf)>> {
     let mut found = Vec::new();
+    if let Some(remote) = storage::remote(dir) {
+        for entry in remote.list(dir)? {
+            let path = storage::join(dir, &entry.name);
+            if let Some(id) = snapshot_id_from_file_name(&path) {
+                if entry.kind == EntryKind::File {
+                    found.push((id, path));
+                }
+            }
+        }
+        found.sort();
+        return Ok(found);
+    }
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();
         if let Some(id) = snapshot_id_from_file_name(&path) {
@@ -87,10 +100,8 @@ pub fn list_snapshots(dir: &Path) -> Result<Vec<(SnapshotId, PathBuf)>> {
 /// when the file is absent.
 pub fn read_partition_metadata(dir: &Path) -> Result<Option<Uuid>> {
     let path = dir.join("partition.metadata");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(&path, e)),
+    let Some(text) = storage::read_to_string_if_present(&path)? else {
+        return Ok(None);
     };
     let invalid = |reason: String| Error::InvalidPath {
         path: path.clone(),
