@@ -45,7 +45,7 @@ pub fn topics(
     let mut rows = Vec::new();
     for log_dir in log_dirs {
         let metadata_dir = log_dir.join(format!("{CLUSTER_METADATA_TOPIC}-0"));
-        if !metadata_dir.is_dir() {
+        if !kreplay::storage::is_dir(&metadata_dir) {
             continue;
         }
         let image = match MetadataImage::load(&metadata_dir, read) {
@@ -129,6 +129,9 @@ pub fn topics(
 }
 
 fn same_dir(d: &PartitionDir, log_dir: &Path) -> bool {
+    if kreplay::storage::is_mounted(log_dir) {
+        return d.path.parent() == Some(log_dir);
+    }
     match (
         d.path.parent().map(Path::canonicalize),
         log_dir.canonicalize(),

@@ -40,7 +40,8 @@ fn main() -> ExitCode {
 /// Parses `args`, runs the command and returns its exit code. A closed stdout
 /// (`kreplay dump … | head`) ends the command quietly with status 0.
 fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let command = match args::parse(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let command = match args::parse(args.iter().cloned()) {
         Ok(command) => command,
         Err(error) => {
             let code = if error.use_stderr() {
@@ -55,6 +56,10 @@ fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     // The engine's warnings (skipped entries, recovered faults) reach stderr
     // for every command; consume raises the level with -v.
     init_logging(false);
+    if let Err(error) = mount_object_stores(&args) {
+        Diagnostics::new(false).error(&error);
+        return Status::Failure.into();
+    }
     let result = match command {
         Command::Ls(config) => crate::ls::run(&config),
         Command::Dump(config) => crate::dump::run(&config),
@@ -72,5 +77,28 @@ fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Diagnostics::new(false).error(chain(&error));
             Status::Failure.into()
         }
+    }
+}
+
+/// Mounts the bucket of every `s3://` argument, so that the commands read
+/// those paths from object storage (`kreplay-object-store`).
+#[cfg(feature = "s3")]
+fn mount_object_stores(args: &[OsString]) -> Result<(), String> {
+    kreplay_object_store::mount_args(args.iter().filter_map(|a| a.to_str()))
+        .map_err(|e| e.to_string())
+}
+
+/// Without the `s3` feature an `s3://` argument is refused by name.
+#[cfg(not(feature = "s3"))]
+fn mount_object_stores(args: &[OsString]) -> Result<(), String> {
+    match args
+        .iter()
+        .filter_map(|a| a.to_str())
+        .find(|a| a.contains("s3://"))
+    {
+        Some(arg) => Err(format!(
+            "{arg}: this kreplay was built without object storage (cargo feature `s3`)"
+        )),
+        None => Ok(()),
     }
 }

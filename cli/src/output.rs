@@ -193,10 +193,13 @@ pub fn segment_topic_partition(path: &Path) -> TopicPartition {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // A path in object storage has no canonical form: its own name counts.
     let name = dir
         .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_string))
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
         .unwrap_or_default();
     TopicPartition::parse_dir_name(&name).unwrap_or_else(|| TopicPartition::new(name, 0))
 }

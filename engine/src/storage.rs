@@ -95,6 +95,15 @@ pub fn is_mounted(path: &Path) -> bool {
     remote(path).is_some()
 }
 
+/// Whether `path` is a directory: on the file system, or under a mount a
+/// prefix with entries under it.
+pub fn is_dir(path: &Path) -> bool {
+    match remote(path) {
+        Some(remote) => remote.list(path).is_ok_and(|entries| !entries.is_empty()),
+        None => path.is_dir(),
+    }
+}
+
 /// A path under a mount: its source and key.
 pub(crate) struct Remote {
     pub(crate) source: Arc<dyn ObjectSource>,
@@ -136,7 +145,9 @@ impl Remote {
 
     /// The file's size, `None` when it does not exist.
     pub(crate) fn file_len(&self, path: &Path) -> Result<Option<u64>> {
-        self.source.file_len(&self.key).map_err(|e| Error::io(path, e))
+        self.source
+            .file_len(&self.key)
+            .map_err(|e| Error::io(path, e))
     }
 
     /// The file's bytes, `None` when it does not exist.
@@ -185,7 +196,10 @@ pub(crate) fn read_to_string_if_present(path: &Path) -> Result<Option<String>> {
     String::from_utf8(bytes).map(Some).map_err(|_| {
         Error::io(
             path,
-            io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"),
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ),
         )
     })
 }
@@ -280,7 +294,9 @@ mod tests {
         assert_eq!(found, Some(5));
         let missing = join(dir, "t-0/b.txt");
         assert_eq!(remote(&missing).unwrap().file_len(&missing).unwrap(), None);
-        let error = read_mounted(&join(dir, "gone.log")).unwrap_err().to_string();
+        let error = read_mounted(&join(dir, "gone.log"))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("mem://unit-test/root/gone.log"), "{error}");
     }
 }

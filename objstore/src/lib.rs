@@ -401,7 +401,11 @@ impl BucketSource {
     }
 
     /// The fetch of a whole file, to run on the runtime.
-    fn fetch(&self, key: &str, len: Option<u64>) -> impl std::future::Future<Output = io::Result<Vec<u8>>> {
+    fn fetch(
+        &self,
+        key: &str,
+        len: Option<u64>,
+    ) -> impl std::future::Future<Output = io::Result<Vec<u8>>> {
         let store = Arc::clone(&self.store);
         let location = self.object(key);
         let chunk = self.options.chunk_size;
@@ -434,7 +438,10 @@ async fn fetch_ranges(
         let location = location.clone();
         async move {
             let expected = range.end - range.start;
-            let bytes = store.get_range(&location, range.clone()).await.map_err(to_io)?;
+            let bytes = store
+                .get_range(&location, range.clone())
+                .await
+                .map_err(to_io)?;
             if bytes.len() as u64 != expected {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,

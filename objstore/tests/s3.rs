@@ -70,7 +70,11 @@ fn cases_in_bucket(url: &str, kind: &str) -> Vec<(PathBuf, PathBuf)> {
     let mut found = Vec::new();
     for (n, root) in corpus_roots(kind).iter().enumerate() {
         for case in cases_under(root) {
-            let relative = case.strip_prefix(root).unwrap().to_string_lossy().to_string();
+            let relative = case
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
             found.push((case, PathBuf::from(format!("{url}/{kind}/{n}/{relative}"))));
         }
     }
@@ -90,20 +94,31 @@ fn every_good_case_from_the_bucket_equals_expected_jsonl() {
     let bucket = "kreplay-good";
     create_bucket(&endpoint, bucket);
     upload_corpus(&endpoint, bucket, "corpus");
-    let real = shared_conformance().map(|s| s.join("real")).filter(|p| p.is_dir());
+    let real = shared_conformance()
+        .map(|s| s.join("real"))
+        .filter(|p| p.is_dir());
     if let Some(real) = &real {
         upload(&endpoint, bucket, "corpus/real", real);
     } else {
         eprintln!("skipped: ../shared/conformance/real is not present");
     }
     // Small chunks: most segments take several ranged GETs.
-    mount(&format!("s3://{bucket}"), options(&endpoint).with_chunk_size(1000).with_requests_in_flight(3))
-        .unwrap_or_else(|e| panic!("{e}"));
+    mount(
+        &format!("s3://{bucket}"),
+        options(&endpoint)
+            .with_chunk_size(1000)
+            .with_requests_in_flight(3),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let url = format!("s3://{bucket}/corpus");
     let mut cases = cases_in_bucket(&url, "corpus");
     if let Some(real) = &real {
         for case in cases_under(real) {
-            let relative = case.strip_prefix(real).unwrap().to_string_lossy().to_string();
+            let relative = case
+                .strip_prefix(real)
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
             cases.push((case, PathBuf::from(format!("{url}/real/{relative}"))));
         }
     }
@@ -136,7 +151,12 @@ fn every_bad_case_fails_from_the_bucket_as_it_does_from_disk() {
         // The same valid records, never one from a bad batch.
         assert_records_eq(remote, &got, &want);
         assert_records_eq(remote, &got, &read_expected(local));
-        assert_eq!(got_outcomes.len(), want_outcomes.len(), "{}", remote.display());
+        assert_eq!(
+            got_outcomes.len(),
+            want_outcomes.len(),
+            "{}",
+            remote.display()
+        );
         for (g, w) in got_outcomes.iter().zip(&want_outcomes) {
             assert_eq!(g.records, w.records, "{}", g.path.display());
             assert_eq!(format!("{:?}", g.end), format!("{:?}", w.end));
@@ -156,14 +176,22 @@ fn every_bad_case_fails_from_the_bucket_as_it_does_from_disk() {
                         ..
                     }),
                 ) => {
-                    assert!(path.starts_with(&url), "{} names {}", remote.display(), path.display());
+                    assert!(
+                        path.starts_with(&url),
+                        "{} names {}",
+                        remote.display(),
+                        path.display()
+                    );
                     assert_eq!((position, offset), (p, o), "{}", path.display());
                     assert_eq!(format!("{kind:?}"), format!("{k:?}"));
                     let message = g.error.as_ref().unwrap().to_string();
                     assert!(message.contains(&*path.to_string_lossy()), "{message}");
                     errors += 1;
                 }
-                (g, w) => panic!("{}: {g:?} from the bucket, {w:?} from disk", remote.display()),
+                (g, w) => panic!(
+                    "{}: {g:?} from the bucket, {w:?} from disk",
+                    remote.display()
+                ),
             }
         }
     }
@@ -176,7 +204,10 @@ fn files_come_back_byte_for_byte_whatever_the_chunking() {
     // A 1 MiB segment: 65 536-byte and odd 77 777-byte ranges, one or
     // several in flight.
     let local = workspace_root().join("fixtures/conformance/corpus/v2-large-value");
-    for (bucket, chunk, in_flight) in [("kreplay-chunk-64k", 65536, 1), ("kreplay-chunk-odd", 77_777, 4)] {
+    for (bucket, chunk, in_flight) in [
+        ("kreplay-chunk-64k", 65536, 1),
+        ("kreplay-chunk-odd", 77_777, 4),
+    ] {
         create_bucket(&endpoint, bucket);
         let url = upload(&endpoint, bucket, "v2-large-value", &local);
         let options = options(&endpoint)
@@ -208,12 +239,20 @@ fn answers_500_and_dropped_connections_are_retried() {
     // The first connections are answered 500 or closed unanswered, then
     // everything passes through.
     let flaky = proxy::Proxy::start(&endpoint, proxy::Fault::First(6));
-    mount(&format!("s3://{bucket}"), options(&flaky.endpoint()).with_max_retries(10)).unwrap();
+    mount(
+        &format!("s3://{bucket}"),
+        options(&flaky.endpoint()).with_max_retries(10),
+    )
+    .unwrap();
     let remote = PathBuf::from(format!("s3://{bucket}/three"));
     let (got, outcomes) = dump_log_dir(&remote, ReadOptions::default());
     assert!(outcomes.iter().all(|o| o.error.is_none()), "{outcomes:?}");
     assert_records_eq(&remote, &got, &read_expected(&local));
-    assert!(flaky.faults() >= 6, "only {} faults injected", flaky.faults());
+    assert!(
+        flaky.faults() >= 6,
+        "only {} faults injected",
+        flaky.faults()
+    );
 }
 
 #[test]
@@ -222,10 +261,16 @@ fn a_server_that_keeps_failing_gives_a_clear_error_after_the_retries() {
     let bucket = "kreplay-down";
     create_bucket(&endpoint, bucket);
     let broken = proxy::Proxy::start(&endpoint, proxy::Fault::Always);
-    mount(&format!("s3://{bucket}"), options(&broken.endpoint()).with_max_retries(2)).unwrap();
+    mount(
+        &format!("s3://{bucket}"),
+        options(&broken.endpoint()).with_max_retries(2),
+    )
+    .unwrap();
     let path = PathBuf::from(format!("s3://{bucket}/orders-0/00000000000000000000.log"));
     let started = std::time::Instant::now();
-    let error = Mapping::open(&path, ReadStrategy::Mmap).unwrap_err().to_string();
+    let error = Mapping::open(&path, ReadStrategy::Mmap)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains(&*path.to_string_lossy()), "{error}");
     assert!(error.contains("500"), "{error}");
     assert!(error.contains("retries"), "{error}");
@@ -234,5 +279,8 @@ fn a_server_that_keeps_failing_gives_a_clear_error_after_the_retries() {
     eprintln!("after {:?}: {error}", started.elapsed());
     let listing = kreplay::list_partitions(Path::new(&format!("s3://{bucket}/x")));
     let error = listing.unwrap_err().to_string();
-    assert!(error.contains(&format!("s3://{bucket}/x")) && error.contains("500"), "{error}");
+    assert!(
+        error.contains(&format!("s3://{bucket}/x")) && error.contains("500"),
+        "{error}"
+    );
 }

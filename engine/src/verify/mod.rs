@@ -137,10 +137,13 @@ pub fn verify_path(path: &LogPath, options: &VerifyOptions) -> Result<Vec<Partit
 /// The topic-partition a directory name says (`orders-3`), or the whole name
 /// as the topic with partition 0, as [`crate::classify`] does.
 fn topic_partition_of_dir(dir: &Path) -> TopicPartition {
+    // A path in object storage has no canonical form: its own name counts.
     let name = dir
         .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_string))
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
         .unwrap_or_default();
     TopicPartition::parse_dir_name(&name).unwrap_or_else(|| TopicPartition::new(name, 0))
 }
