@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Builds and runs the engine's examples (engine/examples/) on the bundled
 # fixtures, checking what each prints: they are the library's documentation
-# and must keep working.
+# and must keep working. Also runs the benches' callgrind driver
+# (benches/examples/) on a small partition, and fails if any example file
+# is not run here.
 set -euo pipefail
+# This script's own path, for the guard at the end (read before the cd).
+self=$(realpath "$0")
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -32,4 +36,25 @@ run throughput fixtures/demo | grep -E '^12000 records, [0-9]+ value bytes from 
 # The disaster-recovery walkthrough's broker disk, then its groups.
 run dead_broker_disk "$tmp/broker" >/dev/null
 cargo run -q --release -p kreplay-cli -- group list --from-log-dir "$tmp/broker" | grep -q '^billing'
+
+# The callgrind driver (benches/examples/callgrind_records.rs): a small
+# partition, then a consumer polling all of it. `setup` prints nothing.
+cargo build -q --release -p kreplay-benches --example callgrind_records
+cg=${CARGO_TARGET_DIR:-target}/release/examples/callgrind_records
+CG_RECORDS=2000 "$cg" "$tmp/cg" setup
+[ -s "$tmp/cg/bench-0/00000000000000000000.log" ] || {
+    echo "callgrind_records setup wrote no segment"; exit 1; }
+out=$(CG_RECORDS=2000 "$cg" "$tmp/cg" poll)
+grep -qE '^poll: 2000 records, acc [0-9]+$' <<<"$out" || {
+    echo "callgrind_records poll printed: $out"; exit 1; }
+
+# Every example is run above: a new one must be added to this script.
+for f in engine/examples/*.rs benches/examples/*.rs; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f" .rs)
+    grep -qE "(run |examples/)$name\b" "$self" || {
+        echo "example $f is not run by scripts/examples-check.sh: add a run of $name"
+        exit 1
+    }
+done
 echo "examples: ok"

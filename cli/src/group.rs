@@ -24,7 +24,7 @@ pub use self::args::{
     ResetTarget, GROUP_HELP,
 };
 
-use self::common::{open_logs, open_store, table, Failure};
+use self::common::{emit, open_logs, open_store, table, Failure};
 use crate::output::{self, Out};
 use crate::shared_args::Format;
 use crate::status::{Diagnostics, Status};
@@ -103,27 +103,20 @@ fn list(config: &GroupConfig, out: &mut Out) -> Result<Status, Failure> {
             });
         }
     }
-    match config.format {
-        Format::Json => {
-            for line in &lines {
-                output::json_line(out, line)?;
-            }
-        }
-        Format::Text => {
-            let rows: Vec<Vec<String>> = lines
-                .iter()
-                .map(|l| {
-                    vec![
-                        l.group.clone(),
-                        l.state.into(),
-                        l.members.to_string(),
-                        l.partitions.to_string(),
-                    ]
-                })
-                .collect();
-            table(out, &["GROUP", "STATE", "MEMBERS", "PARTITIONS"], &rows)?;
-        }
-    }
+    emit(
+        out,
+        config.format,
+        &lines,
+        &["GROUP", "STATE", "MEMBERS", "PARTITIONS"],
+        |l| {
+            vec![
+                l.group.clone(),
+                l.state.into(),
+                l.members.to_string(),
+                l.partitions.to_string(),
+            ]
+        },
+    )?;
     Ok(Status::Ok)
 }
 
@@ -212,48 +205,37 @@ fn describe(
             metadata: offset.and_then(|o| o.metadata.as_deref()),
         });
     }
-    match config.format {
-        Format::Json => {
-            for line in &lines {
-                output::json_line(out, line)?;
-            }
-        }
-        Format::Text => {
-            let dash = |n: Option<i64>| n.map_or_else(|| "-".to_string(), |n| n.to_string());
-            let text = |t: Option<&str>| t.unwrap_or("-").to_string();
-            let rows: Vec<Vec<String>> = lines
-                .iter()
-                .map(|l| {
-                    vec![
-                        l.group.to_string(),
-                        l.topic.to_string(),
-                        l.partition.to_string(),
-                        dash(l.current_offset),
-                        dash(l.log_end_offset),
-                        dash(l.lag),
-                        text(l.consumer_id),
-                        text(l.host),
-                        text(l.client_id),
-                    ]
-                })
-                .collect();
-            table(
-                out,
-                &[
-                    "GROUP",
-                    "TOPIC",
-                    "PARTITION",
-                    "CURRENT-OFFSET",
-                    "LOG-END-OFFSET",
-                    "LAG",
-                    "CONSUMER-ID",
-                    "HOST",
-                    "CLIENT-ID",
-                ],
-                &rows,
-            )?;
-        }
-    }
+    let dash = |n: Option<i64>| n.map_or_else(|| "-".to_string(), |n| n.to_string());
+    let text = |t: Option<&str>| t.unwrap_or("-").to_string();
+    emit(
+        out,
+        config.format,
+        &lines,
+        &[
+            "GROUP",
+            "TOPIC",
+            "PARTITION",
+            "CURRENT-OFFSET",
+            "LOG-END-OFFSET",
+            "LAG",
+            "CONSUMER-ID",
+            "HOST",
+            "CLIENT-ID",
+        ],
+        |l| {
+            vec![
+                l.group.to_string(),
+                l.topic.to_string(),
+                l.partition.to_string(),
+                dash(l.current_offset),
+                dash(l.log_end_offset),
+                dash(l.lag),
+                text(l.consumer_id),
+                text(l.host),
+                text(l.client_id),
+            ]
+        },
+    )?;
     Ok(Status::Ok)
 }
 
@@ -336,50 +318,39 @@ fn describe_membership(
             departed: m.departed,
         })
         .collect();
-    match config.format {
-        Format::Json => {
-            for line in &lines {
-                output::json_line(out, line)?;
-            }
-        }
-        Format::Text => {
-            let rows: Vec<Vec<String>> = lines
-                .iter()
-                .map(|l| {
-                    vec![
-                        l.group.to_string(),
-                        l.consumer_id.to_string(),
-                        match (l.group_instance_id, l.departed) {
-                            (Some(id), true) => format!("{id} (departed)"),
-                            (Some(id), false) => id.to_string(),
-                            (None, _) => "-".to_string(),
-                        },
-                        l.host.to_string(),
-                        l.client_id.to_string(),
-                        l.partitions.to_string(),
-                        if l.assignment.is_empty() {
-                            "-".to_string()
-                        } else {
-                            l.assignment.join(",")
-                        },
-                    ]
-                })
-                .collect();
-            table(
-                out,
-                &[
-                    "GROUP",
-                    "CONSUMER-ID",
-                    "GROUP-INSTANCE-ID",
-                    "HOST",
-                    "CLIENT-ID",
-                    "#PARTITIONS",
-                    "ASSIGNMENT",
-                ],
-                &rows,
-            )?;
-        }
-    }
+    emit(
+        out,
+        config.format,
+        &lines,
+        &[
+            "GROUP",
+            "CONSUMER-ID",
+            "GROUP-INSTANCE-ID",
+            "HOST",
+            "CLIENT-ID",
+            "#PARTITIONS",
+            "ASSIGNMENT",
+        ],
+        |l| {
+            vec![
+                l.group.to_string(),
+                l.consumer_id.to_string(),
+                match (l.group_instance_id, l.departed) {
+                    (Some(id), true) => format!("{id} (departed)"),
+                    (Some(id), false) => id.to_string(),
+                    (None, _) => "-".to_string(),
+                },
+                l.host.to_string(),
+                l.client_id.to_string(),
+                l.partitions.to_string(),
+                if l.assignment.is_empty() {
+                    "-".to_string()
+                } else {
+                    l.assignment.join(",")
+                },
+            ]
+        },
+    )?;
     Ok(Status::Ok)
 }
 

@@ -423,23 +423,17 @@ impl<'p> PartitionReader<'p> {
     }
 
     /// Runs `f` over every record left, in offset order.
-    pub fn for_each(&mut self, mut f: impl FnMut(Record<'_>)) -> Result<()> {
-        self.try_for_each(|record| {
-            f(record);
-            Ok::<(), Error>(())
-        })
+    pub fn for_each(&mut self, f: impl FnMut(Record<'_>)) -> Result<()> {
+        for_each_batch(self, f)
     }
 
     /// Runs `f` over every record left, in offset order, until it returns
     /// an error; the reader's errors come as `E` too.
     pub fn try_for_each<E: From<Error>>(
         &mut self,
-        mut f: impl FnMut(Record<'_>) -> Result<(), E>,
+        f: impl FnMut(Record<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        while let Some(batch) = self.next_batch()? {
-            batch.try_for_each_record(&mut f)?;
-        }
-        Ok(())
+        try_for_each_batch(self, f)
     }
 }
 
@@ -525,24 +519,59 @@ impl<'s> SegmentReader<'s> {
     }
 
     /// Runs `f` over every record left, in offset order.
-    pub fn for_each(&mut self, mut f: impl FnMut(Record<'_>)) -> Result<()> {
-        self.try_for_each(|record| {
-            f(record);
-            Ok::<(), Error>(())
-        })
+    pub fn for_each(&mut self, f: impl FnMut(Record<'_>)) -> Result<()> {
+        for_each_batch(self, f)
     }
 
     /// Runs `f` over every record left, in offset order, until it returns
     /// an error; the reader's errors come as `E` too.
     pub fn try_for_each<E: From<Error>>(
         &mut self,
-        mut f: impl FnMut(Record<'_>) -> Result<(), E>,
+        f: impl FnMut(Record<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        while let Some(batch) = self.next_batch()? {
-            batch.try_for_each_record(&mut f)?;
-        }
-        Ok(())
+        try_for_each_batch(self, f)
     }
+}
+
+/// The readers' one batch loop: what [`PartitionReader`] and
+/// [`SegmentReader`] share, so that their `for_each` and `try_for_each` are
+/// one implementation.
+trait LendBatches {
+    /// The reader's own `next_batch`.
+    fn next_batch(&mut self) -> Result<Option<ReaderBatch<'_>>>;
+}
+
+impl LendBatches for PartitionReader<'_> {
+    fn next_batch(&mut self) -> Result<Option<ReaderBatch<'_>>> {
+        PartitionReader::next_batch(self)
+    }
+}
+
+impl LendBatches for SegmentReader<'_> {
+    fn next_batch(&mut self) -> Result<Option<ReaderBatch<'_>>> {
+        SegmentReader::next_batch(self)
+    }
+}
+
+/// `try_for_each` of either reader: every record left, batch after batch,
+/// through each batch's fast `fold`.
+fn try_for_each_batch<R: LendBatches, E: From<Error>>(
+    reader: &mut R,
+    mut f: impl FnMut(Record<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    while let Some(batch) = reader.next_batch()? {
+        batch.try_for_each_record(&mut f)?;
+    }
+    Ok(())
+}
+
+/// `for_each` of either reader: [`try_for_each_batch`] with a closure that
+/// cannot fail.
+fn for_each_batch<R: LendBatches>(reader: &mut R, mut f: impl FnMut(Record<'_>)) -> Result<()> {
+    try_for_each_batch(reader, |record| {
+        f(record);
+        Ok::<(), Error>(())
+    })
 }
 
 /// One batch from a reader, iterating its records (those at or past where

@@ -1,13 +1,16 @@
 //! What the `group` subcommands share (`group/import.rs` too): their
-//! error, opening the offsets store and the logs, and the table output.
+//! error, opening the offsets store and the logs, and the output (JSON
+//! lines or a table).
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use kreplay::{Consumer, ConsumerConfig, OffsetStore};
+use serde::Serialize;
 
 use crate::group::args::GroupConfig;
-use crate::output::Out;
+use crate::output::{self, Out};
+use crate::shared_args::Format;
 
 /// Why a group command failed.
 #[derive(Debug)]
@@ -50,6 +53,29 @@ pub(crate) fn open_logs(log_dirs: &[PathBuf]) -> Result<Consumer, Failure> {
     let mut consumer_config = ConsumerConfig::new(log_dirs.iter().cloned());
     consumer_config.follow = false;
     Ok(Consumer::new(consumer_config)?)
+}
+
+/// Writes `lines` in `format`: one JSON line each, or a table under
+/// `header` with one row each, made by `row`.
+pub(crate) fn emit<T: Serialize>(
+    out: &mut Out,
+    format: Format,
+    lines: &[T],
+    header: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => {
+            for line in lines {
+                output::json_line(out, line)?;
+            }
+            Ok(())
+        }
+        Format::Text => {
+            let rows: Vec<Vec<String>> = lines.iter().map(row).collect();
+            table(out, header, &rows)
+        }
+    }
 }
 
 /// Writes rows as a table: columns two spaces apart, padded to the widest cell.

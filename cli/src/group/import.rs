@@ -15,7 +15,7 @@ use kreplay::{OffsetAndMetadata, OffsetStore, ReadOptions, TopicPartition, MAX_M
 use serde::Serialize;
 
 use crate::group::args::{GroupConfig, ImportConfig, ResetMode};
-use crate::group::common::{open_logs, open_store, table, Failure};
+use crate::group::common::{emit, open_logs, open_store, table, Failure};
 use crate::output::{self, Out};
 use crate::shared_args::Format;
 use crate::status::{Diagnostics, Status};
@@ -131,48 +131,37 @@ pub fn list(
         });
         warn_split(&groups, group, diagnostics);
     }
-    match config.format {
-        Format::Json => {
-            for line in &lines {
-                output::json_line(out, line)?;
-            }
-        }
-        Format::Text => {
-            let text = |t: Option<&str>| match t {
-                Some("") | None => "-".to_string(),
-                Some(t) => t.to_string(),
-            };
-            let rows: Vec<Vec<String>> = lines
-                .iter()
-                .map(|l| {
-                    vec![
-                        l.group.to_string(),
-                        l.state.to_string(),
-                        l.members.to_string(),
-                        l.partitions.to_string(),
-                        text(l.protocol_type),
-                        text(l.protocol),
-                        l.generation.map_or_else(|| "-".into(), |g| g.to_string()),
-                        text(l.leader),
-                    ]
-                })
-                .collect();
-            table(
-                out,
-                &[
-                    "GROUP",
-                    "STATE",
-                    "MEMBERS",
-                    "PARTITIONS",
-                    "PROTOCOL-TYPE",
-                    "PROTOCOL",
-                    "GENERATION",
-                    "LEADER",
-                ],
-                &rows,
-            )?;
-        }
-    }
+    let text = |t: Option<&str>| match t {
+        Some("") | None => "-".to_string(),
+        Some(t) => t.to_string(),
+    };
+    emit(
+        out,
+        config.format,
+        &lines,
+        &[
+            "GROUP",
+            "STATE",
+            "MEMBERS",
+            "PARTITIONS",
+            "PROTOCOL-TYPE",
+            "PROTOCOL",
+            "GENERATION",
+            "LEADER",
+        ],
+        |l| {
+            vec![
+                l.group.to_string(),
+                l.state.to_string(),
+                l.members.to_string(),
+                l.partitions.to_string(),
+                text(l.protocol_type),
+                text(l.protocol),
+                l.generation.map_or_else(|| "-".into(), |g| g.to_string()),
+                text(l.leader),
+            ]
+        },
+    )?;
     Ok(Status::Ok)
 }
 

@@ -94,12 +94,7 @@ impl BatchEncoder {
         records: &[RecordSpec],
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let start = out.len();
-        let result = self.encode_v2(spec, false, records, out);
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
+        all_or_nothing(out, |out| self.encode_v2(spec, false, records, out))
     }
 
     /// Appends one transaction-marker control batch to `out`, the way a
@@ -150,12 +145,9 @@ impl BatchEncoder {
             delete_horizon_ms: None,
             last_offset_delta: None,
         };
-        let start = out.len();
-        let result = self.encode_v2(&control_spec, true, std::slice::from_ref(&record), out);
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
+        all_or_nothing(out, |out| {
+            self.encode_v2(&control_spec, true, std::slice::from_ref(&record), out)
+        })
     }
 
     /// Appends a control batch of `records` (their keys and values as
@@ -167,12 +159,7 @@ impl BatchEncoder {
         records: &[RecordSpec],
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let start = out.len();
-        let result = self.encode_v2(spec, true, records, out);
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
+        all_or_nothing(out, |out| self.encode_v2(spec, true, records, out))
     }
 
     /// Appends a legacy message set to `out`. Uncompressed: one message per
@@ -192,12 +179,7 @@ impl BatchEncoder {
         records: &[RecordSpec],
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let start = out.len();
-        let result = self.encode_legacy(spec, records, out);
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
+        all_or_nothing(out, |out| self.encode_legacy(spec, records, out))
     }
 
     fn encode_v2(
@@ -407,6 +389,20 @@ impl BatchEncoder {
 
 fn compression_error(codec: Compression, e: &std::io::Error) -> Error {
     Error::Config(format!("{codec} compression failed: {e}"))
+}
+
+/// Runs `encode`, which appends to `out`; when it fails, `out` is cut back
+/// to what it held before (the encoders' "leaving `out` as it was").
+fn all_or_nothing(
+    out: &mut Vec<u8>,
+    encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+) -> Result<()> {
+    let start = out.len();
+    let result = encode(out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
 }
 
 /// Checks that offset deltas are non-negative and strictly increasing;
