@@ -10,7 +10,10 @@ self=$(realpath "$0")
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-run() { cargo run -q --release -p kreplay --example "$@"; }
+# Every example built once, as .ci/run builds them (one feature set: running
+# them with `cargo run -p kreplay` alone would build the engine again).
+cargo build -q --release -p kreplay -p kreplay-benches --examples
+run() { local name=$1; shift; "${CARGO_TARGET_DIR:-target}/release/examples/$name" "$@"; }
 
 # A custom reader: the two records of v2-headers with a trace-id header.
 out=$(run header_filter fixtures/conformance/corpus/v2-headers trace-id 2>"$tmp/err")
@@ -39,7 +42,6 @@ cargo run -q --release -p kreplay-cli -- group list --from-log-dir "$tmp/broker"
 
 # The callgrind driver (benches/examples/callgrind_records.rs): a small
 # partition, then a consumer polling all of it. `setup` prints nothing.
-cargo build -q --release -p kreplay-benches --example callgrind_records
 cg=${CARGO_TARGET_DIR:-target}/release/examples/callgrind_records
 CG_RECORDS=2000 "$cg" "$tmp/cg" setup
 [ -s "$tmp/cg/bench-0/00000000000000000000.log" ] || {
