@@ -83,12 +83,8 @@ impl Mapping {
     /// A path under a mounted store ([`crate::storage`]) is fetched into
     /// owned bytes whatever the strategy.
     pub fn open(path: &Path, strategy: ReadStrategy) -> Result<Mapping> {
-        if let Some(bytes) = crate::storage::read_mounted(path)? {
-            return Ok(if bytes.is_empty() {
-                Mapping::empty()
-            } else {
-                Mapping::from_vec(bytes)
-            });
+        if crate::storage::is_mounted(path) {
+            return open_mounted(path);
         }
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
@@ -163,6 +159,63 @@ impl Mapping {
                 let _ = map.advise_range(memmap2::Advice::WillNeed, position, end - position);
             }
         }
+    }
+}
+
+/// Files of a mounted store fetched last, kept while the newest ones fit
+/// in [`MOUNTED_CACHE_BYTES`] (the newest always stays), at most
+/// [`MOUNTED_CACHE_FILES`]: the engine opens a partition's first and last
+/// segments and their indexes several times (log start and end, seeks,
+/// then the reads), which from a map costs nothing and over the network a
+/// fetch each.
+static MOUNTED_CACHE: std::sync::Mutex<Vec<(std::path::PathBuf, Mapping)>> =
+    std::sync::Mutex::new(Vec::new());
+const MOUNTED_CACHE_FILES: usize = 64;
+const MOUNTED_CACHE_BYTES: usize = 512 << 20;
+
+/// [`Mapping::open`] of a path under a mounted store: from the cache, or
+/// fetched (and cached).
+fn open_mounted(path: &Path) -> Result<Mapping> {
+    let lock = || MOUNTED_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    {
+        let mut cache = lock();
+        if let Some(at) = cache.iter().position(|(p, _)| p == path) {
+            let entry = cache.remove(at);
+            let mapping = entry.1.clone();
+            cache.push(entry);
+            return Ok(mapping);
+        }
+    }
+    let bytes = crate::storage::read_mounted(path)?.unwrap_or_default();
+    let mapping = if bytes.is_empty() {
+        Mapping::empty()
+    } else {
+        Mapping::from_vec(bytes)
+    };
+    let mut cache = lock();
+    cache.push((path.to_path_buf(), mapping.clone()));
+    while cache.len() > MOUNTED_CACHE_FILES
+        || (cache.len() > 1
+            && cache.iter().map(|(_, m)| m.len()).sum::<usize>() > MOUNTED_CACHE_BYTES)
+    {
+        cache.remove(0);
+    }
+    Ok(mapping)
+}
+
+/// Tells the store serving `path` that it will be opened soon, unless it is
+/// in the cache already (a no-op for local paths).
+pub(crate) fn will_open(path: &Path) {
+    if !crate::storage::is_mounted(path) {
+        return;
+    }
+    let cached = MOUNTED_CACHE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|(p, _)| p == path);
+    if !cached {
+        crate::storage::will_read(path);
     }
 }
 

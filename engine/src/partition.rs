@@ -162,7 +162,7 @@ impl Partition {
         })?;
         if let Some(next) = self.segments.get(n + 1) {
             // A store fetching over the network starts on the next one now.
-            storage::will_read(&next.path);
+            crate::mmap::will_open(&next.path);
         }
         let mut segment = Segment::open(&file.path, self.options.strategy)?;
         if segment.base_offset() != file.base_offset {

@@ -266,7 +266,7 @@ pub fn mount(url: &str, options: MountOptions) -> Result<String, Error> {
         runtime,
         options,
         listings: Mutex::new(HashMap::new()),
-        ahead: Mutex::new(HashMap::new()),
+        ahead: Mutex::new(Vec::new()),
     };
     kreplay::storage::mount(&mounted, Arc::new(source));
     Ok(mounted)
@@ -347,8 +347,8 @@ struct BucketSource {
     options: MountOptions,
     /// Listings already made, by directory key.
     listings: Mutex<HashMap<String, Arc<Vec<SourceEntry>>>>,
-    /// Files being fetched ahead of the reader, by key.
-    ahead: Mutex<HashMap<String, JoinHandle<io::Result<Vec<u8>>>>>,
+    /// Files being fetched ahead of the reader, oldest first.
+    ahead: Mutex<Vec<(String, JoinHandle<io::Result<Vec<u8>>>)>>,
 }
 
 impl fmt::Debug for BucketSource {
@@ -478,7 +478,11 @@ impl ObjectSource for BucketSource {
     }
 
     fn read(&self, key: &str) -> io::Result<Vec<u8>> {
-        let pending = lock(&self.ahead).remove(key);
+        let pending = {
+            let mut ahead = lock(&self.ahead);
+            let at = ahead.iter().position(|(k, _)| k == key);
+            at.map(|at| ahead.remove(at).1)
+        };
         if let Some(handle) = pending {
             return self
                 .runtime
@@ -502,15 +506,20 @@ impl ObjectSource for BucketSource {
     }
 
     fn will_read(&self, key: &str) {
-        let mut ahead = lock(&self.ahead);
-        if ahead.contains_key(key) || ahead.len() >= self.options.files_ahead {
+        if self.options.files_ahead == 0 {
             return;
         }
         let Ok(Some(len)) = self.file_len(key) else {
             return;
         };
+        let mut ahead = lock(&self.ahead);
+        // When full the hint is dropped (evicting older ones instead makes
+        // readers of many partitions cancel each other's fetches).
+        if ahead.len() >= self.options.files_ahead || ahead.iter().any(|(k, _)| k == key) {
+            return;
+        }
         let fetch = self.fetch(key, Some(len));
-        ahead.insert(key.to_string(), self.runtime.spawn(fetch));
+        ahead.push((key.to_string(), self.runtime.spawn(fetch)));
     }
 }
 
