@@ -171,7 +171,7 @@ impl Mapping {
 static MOUNTED_CACHE: std::sync::Mutex<Vec<(std::path::PathBuf, Mapping)>> =
     std::sync::Mutex::new(Vec::new());
 const MOUNTED_CACHE_FILES: usize = 64;
-const MOUNTED_CACHE_BYTES: usize = 512 << 20;
+const MOUNTED_CACHE_BYTES: usize = 128 << 20;
 
 /// [`Mapping::open`] of a path under a mounted store: from the cache, or
 /// fetched (and cached).

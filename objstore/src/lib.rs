@@ -320,9 +320,10 @@ pub fn put_dir(url: &str, dir: &std::path::Path, options: &MountOptions) -> Resu
     Ok(count)
 }
 
-/// Mounts every argument that is an `s3://` URL (`s3://…` or
-/// `--flag=s3://…`), each with the options from [`MountOptions::from_env`]:
-/// a command line's paths then read from the bucket.
+/// Mounts the bucket of every argument that is an `s3://` URL (`s3://…` or
+/// `--flag=s3://…`) and not mounted yet, with the options from
+/// [`MountOptions::from_env`]: a command line's paths then read from the
+/// bucket.
 pub fn mount_args<'a>(args: impl IntoIterator<Item = &'a str>) -> Result<(), Error> {
     let mut mounted: Vec<String> = Vec::new();
     for arg in args {
@@ -332,7 +333,11 @@ pub fn mount_args<'a>(args: impl IntoIterator<Item = &'a str>) -> Result<(), Err
             _ => continue,
         };
         let (bucket, _) = parse_s3_url(&url)?;
-        if !mounted.contains(&bucket) {
+        let root = format!("s3://{bucket}");
+        // A bucket mounted before (an earlier call) keeps its mount and
+        // what it has listed.
+        if !mounted.contains(&bucket) && !kreplay::storage::is_mounted(std::path::Path::new(&root))
+        {
             mount(&url, MountOptions::from_env()?)?;
             mounted.push(bucket);
         }

@@ -269,6 +269,7 @@ impl RawConsumer {
         if log_dirs.is_empty() {
             return Err(PyValueError::new_err("log_dirs is empty"));
         }
+        crate::mount_object_stores(&log_dirs)?;
         if max_poll_records == 0 {
             return Err(PyValueError::new_err("max_poll_records must be at least 1"));
         }

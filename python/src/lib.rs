@@ -64,6 +64,28 @@ fn engine_error(error: impl std::fmt::Display) -> PyErr {
     KreplayError::new_err(error.to_string())
 }
 
+/// Mounts the bucket of every `s3://` path (environment: `AWS_*`), so the
+/// engine reads those paths from object storage.
+#[cfg(feature = "s3")]
+pub(crate) fn mount_object_stores(paths: &[PathBuf]) -> PyResult<()> {
+    kreplay_object_store::mount_args(paths.iter().filter_map(|p| p.to_str())).map_err(engine_error)
+}
+
+/// Without the `s3` feature an `s3://` path is refused by name.
+#[cfg(not(feature = "s3"))]
+pub(crate) fn mount_object_stores(paths: &[PathBuf]) -> PyResult<()> {
+    match paths
+        .iter()
+        .find(|p| p.to_string_lossy().starts_with("s3://"))
+    {
+        Some(path) => Err(KreplayError::new_err(format!(
+            "{}: this kreplay was built without object storage (cargo feature `s3`)",
+            path.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Opens a stream of record batches over `topics` in `log_dirs`; returns
 /// an Arrow C stream capsule (`arrow_array_stream`).
 #[pyfunction]
@@ -101,6 +123,7 @@ fn read_stream<'py>(
     if log_dirs.is_empty() {
         return Err(PyValueError::new_err("log_dirs is empty"));
     }
+    mount_object_stores(&log_dirs)?;
     let batch_records = batch_records.max(1);
     let mut config = ConsumerConfig::new(log_dirs);
     config.isolation_level = isolation_level;
@@ -176,6 +199,7 @@ fn list_partitions(
     py: Python<'_>,
     log_dirs: Vec<PathBuf>,
 ) -> PyResult<Vec<(String, i32, i64, i64)>> {
+    mount_object_stores(&log_dirs)?;
     py.detach(|| {
         let consumer = Consumer::new(ConsumerConfig::new(log_dirs)).map_err(engine_error)?;
         let partitions: Vec<TopicPartition> = consumer.partitions().cloned().collect();
