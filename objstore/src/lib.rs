@@ -345,6 +345,9 @@ pub fn mount_args<'a>(args: impl IntoIterator<Item = &'a str>) -> Result<(), Err
     Ok(())
 }
 
+/// A whole file being fetched in the background.
+type Fetch = JoinHandle<io::Result<Vec<u8>>>;
+
 /// The files of one bucket, fetched with ranged `GET`s.
 struct BucketSource {
     store: Arc<dyn ObjectStore>,
@@ -353,7 +356,7 @@ struct BucketSource {
     /// Listings already made, by directory key.
     listings: Mutex<HashMap<String, Arc<Vec<SourceEntry>>>>,
     /// Files being fetched ahead of the reader, oldest first.
-    ahead: Mutex<Vec<(String, JoinHandle<io::Result<Vec<u8>>>)>>,
+    ahead: Mutex<Vec<(String, Fetch)>>,
 }
 
 impl fmt::Debug for BucketSource {
