@@ -8,61 +8,14 @@
 
 #[path = "../../engine/tests/common/mod.rs"]
 mod common;
-mod proxy;
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use common::*;
 use kreplay::{Error, Mapping, ReadOptions, ReadStrategy};
-use kreplay_object_store::{mount, put_dir, MountOptions};
-
-/// The server's endpoint, or `None` (the test prints "skipped").
-fn endpoint() -> Option<String> {
-    match std::env::var("KREPLAY_TEST_S3_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ => {
-            eprintln!("skipped: KREPLAY_TEST_S3_ENDPOINT is not set (.ci/run starts a server)");
-            None
-        }
-    }
-}
-
-/// Client settings for `endpoint`, with moto's accepted credentials.
-fn options(endpoint: &str) -> MountOptions {
-    MountOptions::default()
-        .with_config("aws_endpoint", endpoint)
-        .with_config("aws_region", "us-east-1")
-        .with_config("aws_access_key_id", "kreplay-test")
-        .with_config("aws_secret_access_key", "kreplay-test")
-        .with_backoff(Duration::from_millis(10), Duration::from_millis(100))
-}
-
-/// Creates `bucket` (a plain `PUT /bucket`, which moto accepts unsigned).
-fn create_bucket(endpoint: &str, bucket: &str) {
-    use std::io::{Read, Write};
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    assert!(
-        answer.starts_with("HTTP/1.1 200") || answer.contains("BucketAlreadyOwnedByYou"),
-        "creating bucket {bucket}: {answer}"
-    );
-}
-
-/// Copies the local `dir` to `s3://bucket/prefix` and returns that URL.
-fn upload(endpoint: &str, bucket: &str, prefix: &str, dir: &Path) -> String {
-    let url = format!("s3://{bucket}/{prefix}");
-    let copied = put_dir(&url, dir, &options(endpoint)).unwrap();
-    assert!(copied > 0, "nothing under {}", dir.display());
-    url
-}
+use kreplay_object_store::mount;
+use support::bucket::{create_bucket, endpoint, options, upload};
 
 /// Every case dir under the corpus roots of `kind`, with where it is in the
 /// bucket: `kind/<root number>/<path under the root>`.
@@ -238,7 +191,7 @@ fn answers_500_and_dropped_connections_are_retried() {
     upload(&endpoint, bucket, "three", &local);
     // The first connections are answered 500 or closed unanswered, then
     // everything passes through.
-    let flaky = proxy::Proxy::start(&endpoint, proxy::Fault::First(6));
+    let flaky = support::proxy::Proxy::start(&endpoint, support::proxy::Fault::First(6));
     mount(
         &format!("s3://{bucket}"),
         options(&flaky.endpoint()).with_max_retries(10),
@@ -260,7 +213,7 @@ fn a_server_that_keeps_failing_gives_a_clear_error_after_the_retries() {
     let Some(endpoint) = endpoint() else { return };
     let bucket = "kreplay-down";
     create_bucket(&endpoint, bucket);
-    let broken = proxy::Proxy::start(&endpoint, proxy::Fault::Always);
+    let broken = support::proxy::Proxy::start(&endpoint, support::proxy::Fault::Always);
     mount(
         &format!("s3://{bucket}"),
         options(&broken.endpoint()).with_max_retries(2),
