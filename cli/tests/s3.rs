@@ -6,13 +6,17 @@
 #![cfg(feature = "s3")]
 
 mod common;
+// The object-storage crate's test helpers: the bucket and client settings.
+#[path = "../../objstore/tests/support/bucket.rs"]
+mod bucket;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use bucket::{create_bucket, options};
 use common::*;
-use kreplay_object_store::{put_dir, MountOptions};
+use kreplay_object_store::put_dir;
 
 const BUCKET: &str = "kreplay-cli";
 
@@ -26,11 +30,7 @@ fn server() -> Option<&'static str> {
                 .ok()
                 .filter(|e| !e.is_empty())?;
             create_bucket(&endpoint, BUCKET);
-            let options = MountOptions::default()
-                .with_config("aws_endpoint", &endpoint)
-                .with_config("aws_access_key_id", "kreplay-test")
-                .with_config("aws_secret_access_key", "kreplay-test")
-                .with_config("aws_region", "us-east-1");
+            let options = options(&endpoint);
             for (prefix, local) in [
                 ("demo", workspace_root().join("fixtures/demo")),
                 ("txn", corpus_case("v2-transactional")),
@@ -45,24 +45,6 @@ fn server() -> Option<&'static str> {
             eprintln!("skipped: KREPLAY_TEST_S3_ENDPOINT is not set (.ci/run starts a server)");
             None
         })
-}
-
-/// Creates `bucket` (a plain `PUT /bucket`, which moto accepts unsigned).
-fn create_bucket(endpoint: &str, bucket: &str) {
-    use std::io::{Read, Write};
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    assert!(
-        answer.starts_with("HTTP/1.1 200"),
-        "creating {bucket}: {answer}"
-    );
 }
 
 /// Runs `kreplay` with the client's settings in its environment.

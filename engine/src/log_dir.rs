@@ -100,14 +100,9 @@ pub fn list_partitions(log_dir: &Path) -> Result<Vec<PartitionDir>> {
             log::warn!("skipping {}: its name is not UTF-8", path.display());
             continue;
         };
-        let Some(topic_partition) = TopicPartition::parse_dir_name(name) else {
-            log::debug!("skipping {}: not a partition directory", path.display());
+        let Some(topic_partition) = partition_of_dir_name(name, &path) else {
             continue;
         };
-        if let Err(why) = legal_topic(&topic_partition.topic) {
-            log::warn!("skipping {}: {why}", path.display());
-            continue;
-        }
         if entry.file_type().is_ok_and(|t| t.is_symlink()) {
             match path.canonicalize() {
                 Ok(target) if target.starts_with(&root) => {}
@@ -143,21 +138,29 @@ fn list_mounted_partitions(log_dir: &Path, remote: &Remote) -> Result<Vec<Partit
             continue;
         }
         let path = storage::join(log_dir, &entry.name);
-        let Some(topic_partition) = TopicPartition::parse_dir_name(&entry.name) else {
-            log::debug!("skipping {}: not a partition directory", path.display());
-            continue;
-        };
-        if let Err(why) = legal_topic(&topic_partition.topic) {
-            log::warn!("skipping {}: {why}", path.display());
-            continue;
+        if let Some(topic_partition) = partition_of_dir_name(&entry.name, &path) {
+            found.push(PartitionDir {
+                topic_partition,
+                path,
+            });
         }
-        found.push(PartitionDir {
-            topic_partition,
-            path,
-        });
     }
     found.sort_by(|a, b| a.topic_partition.cmp(&b.topic_partition));
     Ok(found)
+}
+
+/// The partition a directory's name says, or `None` (logged) for a name
+/// that is not a partition's or whose topic Kafka would refuse.
+fn partition_of_dir_name(name: &str, path: &Path) -> Option<TopicPartition> {
+    let Some(topic_partition) = TopicPartition::parse_dir_name(name) else {
+        log::debug!("skipping {}: not a partition directory", path.display());
+        return None;
+    };
+    if let Err(why) = legal_topic(&topic_partition.topic) {
+        log::warn!("skipping {}: {why}", path.display());
+        return None;
+    }
+    Some(topic_partition)
 }
 
 /// Kafka's rules for a topic name (`Topic.validate`).

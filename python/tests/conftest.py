@@ -5,11 +5,48 @@ said so, when not)."""
 import json
 import os
 import pathlib
+import sys
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "conformance"
+
+# The S3 server of the object-storage tests (test_s3.py): its settings go
+# into the environment now, before any Spark JVM (and its Python workers,
+# which inherit it) starts.
+S3_ENDPOINT = os.environ.get("KREPLAY_TEST_S3_ENDPOINT")
+if S3_ENDPOINT:
+    os.environ.update(
+        AWS_ENDPOINT_URL=S3_ENDPOINT,
+        AWS_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="kreplay-test",
+        AWS_SECRET_ACCESS_KEY="kreplay-test",
+    )
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One Spark session (local[2]) for the Spark tests, kreplay registered."""
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    from kreplay.spark import register
+
+    # Spark's Python workers run this interpreter, where kreplay is installed.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("kreplay-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.python.filterPushdown.enabled", "true")
+        .getOrCreate()
+    )
+    register(session)
+    yield session
+    session.stop()
 
 
 def corpus_roots(kind):

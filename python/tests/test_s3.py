@@ -37,13 +37,8 @@ def bucket():
         for path in pathlib.Path(local).rglob("*"):
             if path.is_file():
                 s3.upload_file(str(path), BUCKET, f"{prefix}/{path.relative_to(local)}")
-    # The engine's S3 client (and Spark's workers, started later) read these.
-    os.environ.update(
-        AWS_ENDPOINT_URL=ENDPOINT,
-        AWS_REGION="us-east-1",
-        AWS_ACCESS_KEY_ID="kreplay-test",
-        AWS_SECRET_ACCESS_KEY="kreplay-test",
-    )
+    # The engine's S3 client reads the AWS_* settings conftest.py put in
+    # the environment.
     return f"s3://{BUCKET}"
 
 
@@ -68,35 +63,15 @@ def test_a_missing_prefix_is_an_error_naming_it(bucket):
         kreplay.read(f"{bucket}/nothing", ["metrics"]).read_all()
 
 
-def test_spark_reads_the_bucket_split_per_partition(bucket):
-    pytest.importorskip("pyspark")
-    import sys
-
-    from pyspark.sql import SparkSession
+def test_spark_reads_the_bucket_split_per_partition(bucket, spark):
     from pyspark.sql import functions as F
 
-    from kreplay.spark import register
+    def counts(path):
+        df = spark.read.format("kreplay").option("path", path).option("topics", "metrics,orders").load()
+        rows = df.groupBy("topic", "partition").agg(F.count("*").alias("n"), F.sum("offset").alias("o"))
+        return df.rdd.getNumPartitions(), sorted(tuple(r) for r in rows.collect())
 
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("kreplay-s3-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.python.filterPushdown.enabled", "true")
-        .getOrCreate()
-    )
-    register(spark)
-    try:
-        def counts(path):
-            df = spark.read.format("kreplay").option("path", path).option("topics", "metrics,orders").load()
-            rows = df.groupBy("topic", "partition").agg(F.count("*").alias("n"), F.sum("offset").alias("o"))
-            return df.rdd.getNumPartitions(), sorted(tuple(r) for r in rows.collect())
-
-        remote = counts(f"{bucket}/demo")
-        local = counts(str(ROOT / "fixtures" / "demo"))
-        assert remote == local
-        assert remote[0] == 6
-    finally:
-        spark.stop()
+    remote = counts(f"{bucket}/demo")
+    local = counts(str(ROOT / "fixtures" / "demo"))
+    assert remote == local
+    assert remote[0] == 6

@@ -6,38 +6,16 @@ and timestamp give the rows they would without pushdown."""
 
 import base64
 import datetime as dt
-import os
-import sys
 
 import pytest
 
 pyspark = pytest.importorskip("pyspark")
-from pyspark.sql import SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 import kreplay  # noqa: E402
 from conftest import cases, expected_records, topics_of  # noqa: E402
-from kreplay.spark import register  # noqa: E402
 
 CASES = cases("corpus")
-
-
-@pytest.fixture(scope="module")
-def spark():
-    # Spark's Python workers run this interpreter, where kreplay is installed.
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("kreplay-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.python.filterPushdown.enabled", "true")
-        .getOrCreate()
-    )
-    register(session)
-    yield session
-    session.stop()
 
 
 def load(spark, path, topics, **options):

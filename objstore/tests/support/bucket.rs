@@ -1,5 +1,6 @@
-//! The test bucket's server and client settings, shared by the tests.
-#![allow(clippy::unwrap_used)]
+//! The test bucket's server and client settings, shared by the tests
+//! (`cli/tests/s3.rs` includes this file by path).
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::Path;
 use std::time::Duration;
