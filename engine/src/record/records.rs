@@ -179,6 +179,7 @@ impl<'s> Iterator for Records<'s> {
             let v2 = &mut self.v2;
             v2.remaining -= 1;
             v2.consumed += 1;
+            crate::mmap::prefetch(v2.cursor.bytes, v2.cursor.position + PREFETCH_AHEAD);
             match decode_v2_record(v2.cursor.bytes, v2.cursor.position, &v2.batch) {
                 Ok((record, next)) => {
                     v2.cursor.position = next;
@@ -208,6 +209,12 @@ impl<'s> Iterator for Records<'s> {
     }
 }
 
+/// How far ahead of the record being decoded the record loops prefetch,
+/// in bytes (see [`crate::mmap::prefetch`]). Measured with `kreplay consume
+/// --format text` over 100 B records: 256 B gained 15 %, 1024 B and more
+/// 25–30 %, with 2048 B at the top.
+const PREFETCH_AHEAD: usize = 2048;
+
 impl<'s> Records<'s> {
     /// Passes up to `limit` records of a v2 batch to `f`, decoded with the
     /// iteration state in locals (so in registers, not reloaded and stored
@@ -230,6 +237,7 @@ impl<'s> Records<'s> {
         let todo = self.v2.remaining.min(limit);
         let mut left = todo;
         while left > 0 {
+            crate::mmap::prefetch(bytes, position + PREFETCH_AHEAD);
             let Ok((record, next)) = decode_v2_record(bytes, position, &batch) else {
                 break;
             };
