@@ -462,10 +462,10 @@ mod guard {
 }
 
 /// Asks the CPU to bring the cache line holding `bytes[at]` closer, when
-/// `at` is inside `bytes`; nothing otherwise. The record loops call it a few
-/// records ahead of the one they decode: the hardware prefetchers stop at
-/// every 4 KiB page, and a record loop that waits for each new page's first
-/// line stalls on it (see README, Performance, issue 10, fifth pass).
+/// `at` is inside `bytes`; nothing otherwise (so nothing is prefetched past
+/// the end of a batch's records). The record decoder calls it 2 KiB ahead
+/// of the record it decodes: without it the record loop stalled on loads of
+/// the records' bytes (see README, Performance, issue 10, fifth pass).
 #[inline(always)]
 pub(crate) fn prefetch(bytes: &[u8], at: usize) {
     #[cfg(target_arch = "x86_64")]
