@@ -8,22 +8,25 @@
 //! holds (exit status 1 if not); it never judges timings.
 
 mod args;
+mod baselines;
+mod targets;
 
 use std::fs::File;
 use std::hint::black_box;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use kreplay::{
-    list_partitions, list_segments, AutoOffsetReset, Consumer, ConsumerConfig, IoMode, Mapping,
-    Partition, ReadOptions, ReadStrategy, Segment,
+    list_partitions, list_segments, AutoOffsetReset, Consumer, ConsumerConfig, IoMode, Partition,
+    ReadOptions,
 };
 use serde_json::{json, Value};
 
 pub use self::args::{BenchArgs, BenchConfig};
 
+use self::baselines::{ceiling, crc_only, dd, decode_only, page_tables, touch, warm_up};
+use self::targets::Output;
 use crate::shared_args::Format;
 use crate::status::Status;
 
@@ -71,6 +74,16 @@ enum Kind {
     /// Decoding every record (CRC off), one thread: the caller's
     /// unavoidable work.
     Decode,
+    /// Decoding every record with every batch's CRC checked, one thread.
+    DecodeCrc,
+    /// `cat` of the warm segment files (`verify`'s baseline).
+    Cat,
+    /// `verify`'s work on the log dir, one thread.
+    Verify,
+    /// The floor of JSON with base64 on the formatting thread.
+    JsonFloor,
+    /// `consume` to /dev/null in a format.
+    Consume(Output),
     Dd,
     Replay(IoMode),
 }
@@ -106,6 +119,12 @@ impl Measurement {
             Kind::PageTables => "page_tables",
             Kind::Crc => "crc_only",
             Kind::Decode => "decode_only",
+            Kind::DecodeCrc => "decode_crc",
+            Kind::Cat => "cat",
+            Kind::Verify => "verify",
+            Kind::JsonFloor => "json_floor",
+            Kind::Consume(Output::Text) => "consume_text",
+            Kind::Consume(Output::JsonBase64) => "consume_json_base64",
             Kind::Dd => "dd",
             Kind::Replay(_) => "replay",
         }
@@ -124,9 +143,28 @@ impl Measurement {
             (Kind::PageTables, _) => "page tables: map, touch each page, unmap".to_string(),
             (Kind::Crc, _) => "batches + CRC-32C, one thread".to_string(),
             (Kind::Decode, _) => "records decoded, one thread, CRC off".to_string(),
+            (Kind::DecodeCrc, _) => "records decoded, one thread, CRC on".to_string(),
+            (Kind::Cat, _) => "cat: read() of the files".to_string(),
+            (Kind::Verify, _) => "verify, one thread".to_string(),
+            (Kind::JsonFloor, _) => "JSON floor: decode + base64 + one copy".to_string(),
+            (Kind::Consume(Output::Text), _) => "consume --format text".to_string(),
+            (Kind::Consume(Output::JsonBase64), _) => {
+                "consume --format json --bytes base64".to_string()
+            }
             (Kind::Dd, _) => "dd bs=1M read()".to_string(),
             (Kind::Replay(_), Cache::Warm) => "replay warm".to_string(),
             (Kind::Replay(_), Cache::Cold) => "replay cold".to_string(),
+        }
+    }
+
+    /// The measurement its ratio is to: `verify` to `cat`, JSON to its
+    /// floor, every other warm one to the memory ceiling, cold ones to dd.
+    fn baseline(&self) -> (Kind, Cache) {
+        match (self.kind, self.cache) {
+            (Kind::Verify, _) => (Kind::Cat, Cache::Warm),
+            (Kind::Consume(Output::JsonBase64), _) => (Kind::JsonFloor, Cache::Warm),
+            (_, Cache::Warm) => (Kind::Ceiling, Cache::Warm),
+            (_, Cache::Cold) => (Kind::Dd, Cache::Cold),
         }
     }
 
@@ -227,15 +265,25 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Status> {
     evict(&log, cache_drop)?;
     warm_up(&log)?;
 
-    let mut measurements: Vec<Measurement> =
-        [Kind::Ceiling, Kind::PageTables, Kind::Crc, Kind::Decode]
-            .into_iter()
-            .map(|kind| Measurement {
-                kind,
-                cache: Cache::Warm,
-                samples: Vec::new(),
-            })
-            .collect();
+    let mut measurements: Vec<Measurement> = [
+        Kind::Ceiling,
+        Kind::PageTables,
+        Kind::Crc,
+        Kind::Decode,
+        Kind::DecodeCrc,
+        Kind::Cat,
+        Kind::Verify,
+        Kind::JsonFloor,
+        Kind::Consume(Output::Text),
+        Kind::Consume(Output::JsonBase64),
+    ]
+    .into_iter()
+    .map(|kind| Measurement {
+        kind,
+        cache: Cache::Warm,
+        samples: Vec::new(),
+    })
+    .collect();
     let baselines = measurements.len();
     measurements.extend(IoMode::ALL.map(|mode| Measurement {
         kind: Kind::Replay(mode),
@@ -282,7 +330,12 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Status> {
                 Kind::Ceiling => ceiling(&log)?,
                 Kind::PageTables => page_tables(&log)?,
                 Kind::Crc => crc_only(&log)?,
-                Kind::Decode => decode_only(&log)?,
+                Kind::Decode => decode_only(&log, false)?,
+                Kind::DecodeCrc => decode_only(&log, true)?,
+                Kind::Cat => targets::cat(&log)?,
+                Kind::Verify => targets::verify(&log)?,
+                Kind::JsonFloor => targets::json_floor(&log)?,
+                Kind::Consume(output) => targets::consume(&log, output)?,
                 Kind::Dd => dd(&log)?,
                 Kind::Replay(mode) => replay(&log, mode)?,
             };
@@ -290,12 +343,10 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Status> {
         }
     }
 
-    let ceiling_s = measurements[0].median_seconds();
-    let dd_s = measurements[baselines + modes].median_seconds();
     let mut mismatches = Vec::new();
     for m in measurements
         .iter()
-        .filter(|m| matches!(m.kind, Kind::Replay(_)))
+        .filter(|m| matches!(m.kind, Kind::Replay(_) | Kind::Consume(_)))
     {
         for s in &m.samples {
             if s.records != log.records {
@@ -315,22 +366,12 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Status> {
         Format::Json => print_json(
             &log,
             &measurements,
-            ceiling_s,
-            dd_s,
             config.rounds,
             cache_drop,
             &machine,
             &mismatches,
         ),
-        Format::Text => print_table(
-            &log,
-            &measurements,
-            ceiling_s,
-            dd_s,
-            config.rounds,
-            cache_drop,
-            &machine,
-        ),
+        Format::Text => print_table(&log, &measurements, config.rounds, cache_drop, &machine),
     }
     if mismatches.is_empty() {
         progress(format_args!(
@@ -427,182 +468,6 @@ fn evict(log: &Log, how: CacheDrop) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// Reads every segment file once, untimed, so that warm means warm.
-fn warm_up(log: &Log) -> anyhow::Result<()> {
-    read_all(log).map(|_| ())
-}
-
-/// Sequential `read()` of every segment file into one 1 MiB buffer.
-fn read_all(log: &Log) -> anyhow::Result<u64> {
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    for (path, _) in &log.files {
-        let mut file = File::open(path).with_context(|| format!("{}", path.display()))?;
-        loop {
-            let n = file
-                .read(&mut buffer)
-                .with_context(|| format!("{}", path.display()))?;
-            if n == 0 {
-                break;
-            }
-            total += n as u64;
-        }
-    }
-    black_box(&buffer);
-    Ok(total)
-}
-
-fn dd(log: &Log) -> anyhow::Result<Sample> {
-    let cpu0 = cpu_seconds();
-    let start = Instant::now();
-    let bytes = read_all(log)?;
-    let seconds = start.elapsed().as_secs_f64();
-    if bytes != log.bytes {
-        bail!(
-            "read {bytes} bytes of segment files, expected {}",
-            log.bytes
-        );
-    }
-    Ok(single_thread_sample(seconds, cpu0, log.records))
-}
-
-/// A sample of a measurement without a consumer: `seconds` of wall time
-/// since CPU time was `cpu0`.
-fn single_thread_sample(seconds: f64, cpu0: f64, records: u64) -> Sample {
-    Sample {
-        seconds,
-        cpu_seconds: cpu_seconds() - cpu0,
-        peak_anon_kib: rss_anon_kib(),
-        records,
-        io_mode_used: None,
-    }
-}
-
-/// What every replay and the decode floor read of a record, folded into `acc`.
-#[inline(always)]
-fn touch(acc: u64, record: &kreplay::Record<'_>) -> u64 {
-    acc.wrapping_add(record.offset() as u64)
-        .wrapping_add(record.timestamp().unwrap_or(-1) as u64)
-        .wrapping_add(record.key().map_or(0, <[u8]>::len) as u64)
-        .wrapping_add(record.value().map_or(0, <[u8]>::len) as u64)
-}
-
-fn sum_u64(bytes: &[u8]) -> u64 {
-    let chunks = bytes.chunks_exact(8);
-    let tail = chunks
-        .remainder()
-        .iter()
-        .fold(0u64, |sum, &b| sum.wrapping_add(u64::from(b)));
-    chunks
-        .map(|c| c.try_into().map_or(0, u64::from_le_bytes))
-        .fold(tail, u64::wrapping_add)
-}
-
-/// Sums the mapped segment bytes as u64 (the mappings touched once before,
-/// untimed, so that page faults are not counted).
-fn ceiling(log: &Log) -> anyhow::Result<Sample> {
-    let mut maps = Vec::with_capacity(log.files.len());
-    for (path, _) in &log.files {
-        let map = Mapping::open(path, ReadStrategy::Mmap)?;
-        black_box(sum_u64(map.as_slice()));
-        maps.push(map);
-    }
-    let cpu0 = cpu_seconds();
-    let start = Instant::now();
-    let mut sum = 0u64;
-    for map in &maps {
-        sum = sum.wrapping_add(sum_u64(black_box(map.as_slice())));
-    }
-    black_box(sum);
-    let seconds = start.elapsed().as_secs_f64();
-    Ok(single_thread_sample(seconds, cpu0, log.records))
-}
-
-/// Maps every segment, touches one byte per page and unmaps it again, as a
-/// replay in a new process must (the pages are in the page cache).
-fn page_tables(log: &Log) -> anyhow::Result<Sample> {
-    let cpu0 = cpu_seconds();
-    let start = Instant::now();
-    let mut sum = 0u64;
-    for (path, _) in &log.files {
-        let map = Mapping::open(path, ReadStrategy::Mmap)?;
-        sum = map
-            .as_slice()
-            .iter()
-            .step_by(4096)
-            .fold(sum, |sum, &b| sum.wrapping_add(u64::from(b)));
-    }
-    black_box(sum);
-    let seconds = start.elapsed().as_secs_f64();
-    Ok(single_thread_sample(seconds, cpu0, log.records))
-}
-
-/// The segments, opened and their pages touched once untimed (so that page
-/// faults are not counted).
-fn open_touched(log: &Log) -> anyhow::Result<Vec<Segment>> {
-    let mut segments = Vec::with_capacity(log.files.len());
-    for (path, _) in &log.files {
-        let segment = Segment::open(path, ReadStrategy::Mmap)?;
-        black_box(sum_u64(segment.mapping().as_slice()));
-        segments.push(segment);
-    }
-    Ok(segments)
-}
-
-/// Frames every batch and checks its CRC on one thread.
-fn crc_only(log: &Log) -> anyhow::Result<Sample> {
-    let segments = open_touched(log)?;
-    let cpu0 = cpu_seconds();
-    let start = Instant::now();
-    let mut batches = 0u64;
-    for segment in &segments {
-        for batch in segment.batches_from(0, true) {
-            black_box(batch?);
-            batches += 1;
-        }
-    }
-    black_box(batches);
-    let seconds = start.elapsed().as_secs_f64();
-    Ok(single_thread_sample(seconds, cpu0, log.records))
-}
-
-/// Decodes every record on one thread, CRCs off, touching what a replay
-/// touches (compressed batches are inflated: that is the caller's work too).
-fn decode_only(log: &Log) -> anyhow::Result<Sample> {
-    let segments = open_touched(log)?;
-    let mut inflater = ReadOptions::default().inflater();
-    let cpu0 = cpu_seconds();
-    let start = Instant::now();
-    let (mut records, mut touched) = (0u64, 0u64);
-    for segment in &segments {
-        for batch in segment.batches_from(0, false) {
-            let batch = batch?;
-            if batch.is_control_batch() {
-                continue;
-            }
-            let mut failed = None;
-            batch
-                .records(&mut inflater)
-                .map_err(|kind| segment.corrupt(batch.position, None, kind))?
-                .for_each(|record| match record {
-                    Ok(record) => {
-                        records += 1;
-                        touched = touch(touched, &record);
-                    }
-                    Err(kind) => failed = failed.take().or(Some(kind)),
-                });
-            if let Some(kind) = failed {
-                return Err(segment.corrupt(batch.position, None, kind).into());
-            }
-        }
-    }
-    black_box(touched);
-    let seconds = start.elapsed().as_secs_f64();
-    // Every record of the segments, below the log start too: only the
-    // replays are checked against the log's count.
-    Ok(single_thread_sample(seconds, cpu0, records))
 }
 
 /// Replays the whole log through a [`Consumer`], touching every record's
@@ -710,8 +575,9 @@ fn machine() -> Machine {
     }
 }
 
-/// Seconds, records/s, GB/s and the ratio to the baseline of `m`.
-fn figures(log: &Log, m: &Measurement, ceiling_s: f64, dd_s: f64) -> (f64, f64, f64, f64) {
+/// Seconds, records/s, GB/s, the ratio to the baseline of `m` and that
+/// baseline's name.
+fn figures(log: &Log, m: &Measurement, all: &[Measurement]) -> (f64, f64, f64, f64, &'static str) {
     let seconds = m.median_seconds();
     let per_s = |n: u64| {
         if seconds > 0.0 {
@@ -720,31 +586,35 @@ fn figures(log: &Log, m: &Measurement, ceiling_s: f64, dd_s: f64) -> (f64, f64, 
             0.0
         }
     };
-    let baseline = match m.cache {
-        Cache::Warm => ceiling_s,
-        Cache::Cold => dd_s,
-    };
+    let (kind, cache) = m.baseline();
+    let baseline = all.iter().find(|b| b.kind == kind && b.cache == cache);
+    let baseline_s = baseline.map_or(0.0, Measurement::median_seconds);
     let ratio = if seconds > 0.0 {
-        baseline / seconds
+        baseline_s / seconds
     } else {
         0.0
     };
-    (seconds, per_s(log.records), per_s(log.bytes) / 1e9, ratio)
+    let name = baseline.map_or("", Measurement::name);
+    (
+        seconds,
+        per_s(log.records),
+        per_s(log.bytes) / 1e9,
+        ratio,
+        name,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
 fn print_json(
     log: &Log,
     measurements: &[Measurement],
-    ceiling_s: f64,
-    dd_s: f64,
     rounds: usize,
     cache_drop: CacheDrop,
     machine: &Machine,
     mismatches: &[String],
 ) {
     for m in measurements {
-        let (seconds, records_per_s, gb_per_s, ratio) = figures(log, m, ceiling_s, dd_s);
+        let (seconds, records_per_s, gb_per_s, ratio, ratio_to) = figures(log, m, measurements);
         let records = m.samples.last().map_or(0, |s| s.records);
         let line: Value = json!({
             "type": "measurement",
@@ -760,7 +630,7 @@ fn print_json(
             "records_per_s": records_per_s,
             "gb_per_s": gb_per_s,
             "ratio": ratio,
-            "ratio_to": match m.cache { Cache::Warm => "memory_ceiling", Cache::Cold => "dd" },
+            "ratio_to": ratio_to,
             "cpu_seconds": m.median_cpu(),
             "peak_rss_anon_kib": m.peak_anon_kib(),
             "cache_drop": (m.cache == Cache::Cold).then(|| cache_drop.name()),
@@ -792,8 +662,6 @@ fn print_json(
 fn print_table(
     log: &Log,
     measurements: &[Measurement],
-    ceiling_s: f64,
-    dd_s: f64,
     rounds: usize,
     cache_drop: CacheDrop,
     machine: &Machine,
@@ -820,7 +688,7 @@ fn print_table(
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for m in measurements {
-        let (seconds, records_per_s, gb_per_s, ratio) = figures(log, m, ceiling_s, dd_s);
+        let (seconds, records_per_s, gb_per_s, ratio, ratio_to) = figures(log, m, measurements);
         let mode = match (replay_mode(m), m.io_mode_used()) {
             (Some(asked), Some(used)) if asked == used => asked.name().to_string(),
             (Some(asked), Some(used)) => format!("{asked} ({used})"),
@@ -828,6 +696,7 @@ fn print_table(
         };
         let ratio_text = match m.kind {
             Kind::Ceiling | Kind::Dd => "1.00".to_string(),
+            Kind::Verify | Kind::Consume(Output::JsonBase64) => format!("{ratio:.2} ({ratio_to})"),
             _ => format!("{ratio:.2}"),
         };
         println!(
@@ -843,5 +712,7 @@ fn print_table(
         );
     }
     println!();
-    println!("ratio: warm to the memory ceiling, cold to dd (same run); CPU s: user + system, all threads");
+    println!(
+        "ratio: warm to the memory ceiling, cold to dd, verify to cat, JSON to its floor (same run); CPU s: user + system, all threads"
+    );
 }

@@ -400,9 +400,9 @@ pub(crate) fn select_partitions(
 
 /// What formatting one poll gave.
 #[derive(Debug)]
-struct Formatted {
+pub(crate) struct Formatted {
     /// Records written into the buffer.
-    records: u64,
+    pub(crate) records: u64,
     /// The poll had no records.
     empty: bool,
     /// Per partition written, the offsets of its first and last records
@@ -412,7 +412,7 @@ struct Formatted {
     /// that does not decode).
     cut: bool,
     /// A record that does not decode.
-    error: Option<kreplay::Error>,
+    pub(crate) error: Option<kreplay::Error>,
 }
 
 /// The consume loop's state.
@@ -595,7 +595,7 @@ impl Session {
 }
 
 /// Formats the records of one poll into `buffer`, at most `limit` of them.
-fn format_poll(
+pub(crate) fn format_poll(
     records: &ConsumerRecords<'_>,
     writer: &mut RecordWriter,
     buffer: &mut Vec<u8>,

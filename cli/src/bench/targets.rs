@@ -1,0 +1,169 @@
+//! The measurements `kreplay bench` takes for the targets that are not a
+//! replay's speed, each beside the baseline it is held to in the same run:
+//! `consume`'s formatting (text, and JSON with base64 against a floor doing
+//! only the work every JSON line needs) and `verify` against `cat`.
+
+use std::fs::File;
+use std::hint::black_box;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use kreplay::{
+    verify_path, AutoOffsetReset, Consumer, ConsumerConfig, LogPath, ReadOptions, Severity,
+    VerifyOptions,
+};
+
+use super::baselines::{open_touched, read_all, single_thread_sample};
+use super::{cpu_seconds, rss_anon_kib, Log, Sample};
+use crate::consume::format_poll;
+use crate::output::BytesEncoding;
+use crate::record_format::{RecordFormat, RecordWriter, TextBytes};
+
+/// What `consume` writes, for the formatting measurements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Output {
+    /// `--format text`.
+    Text,
+    /// `--format json --bytes base64`.
+    JsonBase64,
+}
+
+impl Output {
+    fn format(self) -> RecordFormat {
+        match self {
+            Output::Text => RecordFormat::Text(TextBytes::Raw),
+            Output::JsonBase64 => RecordFormat::Json(BytesEncoding::Base64),
+        }
+    }
+}
+
+/// `cat` of the same warm files: a sequential `read()` of each.
+pub(super) fn cat(log: &Log) -> anyhow::Result<Sample> {
+    let cpu0 = cpu_seconds();
+    let start = Instant::now();
+    black_box(read_all(log)?);
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(single_thread_sample(seconds, cpu0, log.records))
+}
+
+/// What `kreplay verify` does to the log dir (every CRC, every record, the
+/// indexes), on one thread.
+pub(super) fn verify(log: &Log) -> anyhow::Result<Sample> {
+    let cpu0 = cpu_seconds();
+    let start = Instant::now();
+    let reports = verify_path(&LogPath::LogDir(log.dir.clone()), &VerifyOptions::default())?;
+    let seconds = start.elapsed().as_secs_f64();
+    let problem = reports
+        .iter()
+        .flat_map(|r| r.issues())
+        .find(|issue| issue.severity == Severity::Problem);
+    if let Some(issue) = problem {
+        anyhow::bail!("verify found a problem in the log being measured: {issue}");
+    }
+    Ok(single_thread_sample(seconds, cpu0, log.records))
+}
+
+/// The records per poll, as `consume`'s default (Kafka's
+/// `max.poll.records`).
+const POLL_RECORDS: usize = 500;
+
+/// `kreplay consume -e -o beginning` to /dev/null: the consumer, the
+/// records of each poll formatted by `consume`'s own code into one buffer,
+/// and that buffer written to /dev/null.
+pub(super) fn consume(log: &Log, output: Output) -> anyhow::Result<Sample> {
+    let mut sink = File::create("/dev/null").context("opening /dev/null")?;
+    let mut config = ConsumerConfig::new([log.dir.clone()]);
+    config.auto_offset_reset = AutoOffsetReset::Earliest;
+    config.max_poll_records = POLL_RECORDS;
+    let mut writer = RecordWriter::new(output.format());
+    let mut buffer = Vec::with_capacity(256 * 1024);
+    let mut peak = rss_anon_kib();
+    let cpu0 = cpu_seconds();
+    let start = Instant::now();
+    let mut consumer = Consumer::new(config)?;
+    consumer.subscribe(&log.topics)?;
+    let mut records = 0u64;
+    loop {
+        let batch = consumer.poll(Duration::from_secs(5))?;
+        let empty = batch.is_empty();
+        buffer.clear();
+        let formatted = format_poll(&batch, &mut writer, &mut buffer, None);
+        if let Some(e) = formatted.error {
+            return Err(e.into());
+        }
+        records += formatted.records;
+        sink.write_all(&buffer).context("writing to /dev/null")?;
+        if empty && consumer.at_end() {
+            break;
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    peak = peak.max(rss_anon_kib());
+    drop(consumer);
+    Ok(Sample {
+        seconds,
+        cpu_seconds: cpu_seconds() - cpu0,
+        peak_anon_kib: peak,
+        records,
+        io_mode_used: None,
+    })
+}
+
+/// The floor of `consume --format json --bytes base64` on the thread that
+/// formats: every record decoded (CRC off: the fetcher's work), its key and
+/// value in base64, and the line's other bytes written as one copy of their
+/// length (the field names, the topic, the digits), polls of 500 lines
+/// written to /dev/null. No formatter can do less for the same output.
+pub(super) fn json_floor(log: &Log) -> anyhow::Result<Sample> {
+    let mut sink = File::create("/dev/null").context("opening /dev/null")?;
+    let segments = open_touched(log)?;
+    let mut inflater = ReadOptions::default().inflater();
+    // `{"topic":"…","partition":P,"offset":O,"timestamp":T,
+    // "timestamp_type":0,"key":"","value":"","headers":[]}` and a newline,
+    // with 10 digits of offset and 13 of timestamp.
+    let topic = log.topics.first().map_or(0, String::len);
+    let rest = vec![b'x'; 100 + topic + 10 + 13];
+    let mut buffer: Vec<u8> = Vec::with_capacity(256 * 1024);
+    let cpu0 = cpu_seconds();
+    let start = Instant::now();
+    let (mut records, mut lines) = (0u64, 0usize);
+    for segment in &segments {
+        for batch in segment.batches_from(0, false) {
+            let batch = batch?;
+            if batch.is_control_batch() {
+                continue;
+            }
+            let mut failed = None;
+            batch
+                .records(&mut inflater)
+                .map_err(|kind| segment.corrupt(batch.position, None, kind))?
+                .for_each(|record| match record {
+                    Ok(record) => {
+                        buffer.extend_from_slice(&rest);
+                        for bytes in [record.key(), record.value()].into_iter().flatten() {
+                            base64_simd::STANDARD.encode_append(bytes, &mut buffer);
+                        }
+                        records += 1;
+                        lines += 1;
+                        if lines == POLL_RECORDS {
+                            failed = failed.take().or(sink.write_all(&buffer).err().map(Err));
+                            buffer.clear();
+                            lines = 0;
+                        }
+                    }
+                    Err(kind) => failed = failed.take().or(Some(Ok(kind))),
+                });
+            match failed {
+                Some(Ok(kind)) => return Err(segment.corrupt(batch.position, None, kind).into()),
+                Some(Err(e)) => return Err(anyhow::Error::new(e).context("writing to /dev/null")),
+                None => {}
+            }
+        }
+    }
+    sink.write_all(&buffer).context("writing to /dev/null")?;
+    let seconds = start.elapsed().as_secs_f64();
+    // Every record of the segments, below the log start too (as the decode
+    // floor counts them).
+    Ok(single_thread_sample(seconds, cpu0, records))
+}
