@@ -105,7 +105,11 @@ impl Sink {
     /// The sink `config` asks for; `group` is passed on to `--exec` commands.
     pub fn new(config: &SinkConfig, group: Option<&str>) -> Sink {
         match config {
-            SinkConfig::Stdout => Sink::Stdout(io::stdout()),
+            SinkConfig::Stdout => {
+                let stdout = io::stdout();
+                widen_pipe(&stdout);
+                Sink::Stdout(stdout)
+            }
             SinkConfig::Exec(config) => Sink::Exec(Exec {
                 config: config.clone(),
                 group: group.map(str::to_string),
@@ -133,6 +137,33 @@ impl Sink {
             Sink::Exec(exec) => Ok(exec.deliver(batch, diagnostics)),
         }
     }
+}
+
+/// What [`widen_pipe`] asks for: Linux's limit for unprivileged processes
+/// (`/proc/sys/fs/pipe-max-size`) by default.
+const PIPE_BYTES: usize = 1 << 20;
+
+/// When stdout is a pipe, grows its buffer from the default 64 KiB to
+/// [`PIPE_BYTES`], best effort. A poll's output (about 130 KiB of JSON)
+/// no longer fills the pipe several times, each a sleep and a wake-up of
+/// both ends: `consume --format json --bytes base64 | cat` of 10 M records
+/// (2.7 GB) took 3.7–4.2 s with 64 KiB and 1.2 s with 1 MiB.
+fn widen_pipe(stdout: &io::Stdout) {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{fstat, FileType};
+        let is_pipe = fstat(stdout)
+            .map(|stat| FileType::from_raw_mode(stat.st_mode) == FileType::Fifo)
+            .unwrap_or(false);
+        let small = rustix::pipe::fcntl_getpipe_size(stdout).is_ok_and(|n| n < PIPE_BYTES);
+        if is_pipe && small {
+            // Refused (a lower limit, or the user's pipes over their
+            // quota): the pipe stays as it was.
+            let _ = rustix::pipe::fcntl_setpipe_size(stdout, PIPE_BYTES);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = stdout;
 }
 
 /// Runs `sh -c CMD` per batch.

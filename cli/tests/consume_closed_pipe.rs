@@ -69,9 +69,6 @@ fn closed_pipe_case(interval: &[&str]) {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    // SAFETY: fcntl(F_GETPIPE_SZ) on a pipe fd we own; no memory is passed.
-    let pipe_capacity = unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_GETPIPE_SZ) };
-    assert!(pipe_capacity > 0);
     let mut reader = BufReader::new(stdout);
     let mut read_lines = Vec::new();
     for _ in 0..5 {
@@ -79,6 +76,11 @@ fn closed_pipe_case(interval: &[&str]) {
         reader.read_line(&mut line).unwrap();
         read_lines.push(line);
     }
+    // Asked once kreplay has written: it widens a pipe on stdout before its
+    // first write.
+    // SAFETY: fcntl(F_GETPIPE_SZ) on a pipe fd we own; no memory is passed.
+    let pipe_capacity = unsafe { libc::fcntl(reader.get_ref().as_raw_fd(), libc::F_GETPIPE_SZ) };
+    assert!(pipe_capacity > 0);
     // The reader's buffer may hold more than the lines it handed out.
     let bytes_read = reader.buffer().len() + read_lines.iter().map(String::len).sum::<usize>();
     drop(reader);
