@@ -1,7 +1,10 @@
 //! `kreplay bench`: replay speed through the consumer per IoMode, warm and
-//! cold, beside two baselines measured in the same run and interleaved with
-//! it: the memory ceiling (a sum of u64 over the mapped segment bytes, warm)
-//! and a `dd bs=1M`-style sequential `read()` of every segment file (cold).
+//! cold, beside baselines measured in the same run and interleaved with it:
+//! the memory ceiling (a sum of u64 over the mapped segment bytes, warm), a
+//! `dd bs=1M`-style sequential `read()` of every segment file (cold), and
+//! the floors of each thread's unavoidable work (bench/baselines.rs). The
+//! CLI's own targets are measured beside theirs (bench/targets.rs):
+//! `verify` against `cat`, `consume`'s JSON against a JSON floor, and text.
 //!
 //! Results go to stdout (a table, or JSON lines with `--json`); progress to
 //! stderr. The harness checks that every replay returns the records the log
