@@ -512,16 +512,33 @@ fn replay(log: &Log, mode: IoMode) -> anyhow::Result<Sample> {
     }
     let seconds = start.elapsed().as_secs_f64();
     black_box(touched);
-    peak = peak.max(rss_anon_kib());
     let io_mode_used = consumer.io_mode();
     drop(consumer);
-    Ok(Sample {
+    Ok(consumer_sample(
+        seconds,
+        cpu0,
+        peak,
+        records,
+        Some(io_mode_used),
+    ))
+}
+
+/// A sample of a measurement through a consumer: `seconds` of wall time
+/// since CPU time was `cpu0`, RssAnon at most `peak` while it ran (or now).
+fn consumer_sample(
+    seconds: f64,
+    cpu0: f64,
+    peak: u64,
+    records: u64,
+    io_mode_used: Option<IoMode>,
+) -> Sample {
+    Sample {
         seconds,
         cpu_seconds: cpu_seconds() - cpu0,
-        peak_anon_kib: peak,
+        peak_anon_kib: peak.max(rss_anon_kib()),
         records,
-        io_mode_used: Some(io_mode_used),
-    })
+        io_mode_used,
+    }
 }
 
 /// RssAnon of this process, in KiB (0 when unknown).

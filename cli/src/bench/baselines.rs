@@ -152,15 +152,17 @@ pub(super) fn crc_only(log: &Log) -> anyhow::Result<Sample> {
     Ok(single_thread_sample(seconds, cpu0, log.records))
 }
 
-/// Decodes every record on one thread, with or without CRCs, touching what a replay
-/// touches (compressed batches are inflated: that is the caller's work too).
-pub(super) fn decode_only(log: &Log, crc: bool) -> anyhow::Result<Sample> {
-    let segments = open_touched(log)?;
+/// Every data record of `segments`, decoded on one thread with or without
+/// CRCs and passed to `f` (compressed batches are inflated: that is the
+/// caller's work too); the records passed.
+pub(super) fn each_record(
+    segments: &[Segment],
+    crc: bool,
+    mut f: impl FnMut(&kreplay::Record<'_>),
+) -> anyhow::Result<u64> {
     let mut inflater = ReadOptions::default().inflater();
-    let cpu0 = cpu_seconds();
-    let start = Instant::now();
-    let (mut records, mut touched) = (0u64, 0u64);
-    for segment in &segments {
+    let mut records = 0u64;
+    for segment in segments {
         for batch in segment.batches_from(0, crc) {
             let batch = batch?;
             if batch.is_control_batch() {
@@ -173,7 +175,7 @@ pub(super) fn decode_only(log: &Log, crc: bool) -> anyhow::Result<Sample> {
                 .for_each(|record| match record {
                     Ok(record) => {
                         records += 1;
-                        touched = touch(touched, &record);
+                        f(&record);
                     }
                     Err(kind) => failed = failed.take().or(Some(kind)),
                 });
@@ -182,6 +184,17 @@ pub(super) fn decode_only(log: &Log, crc: bool) -> anyhow::Result<Sample> {
             }
         }
     }
+    Ok(records)
+}
+
+/// Decodes every record on one thread, with or without CRCs, touching what
+/// a replay touches.
+pub(super) fn decode_only(log: &Log, crc: bool) -> anyhow::Result<Sample> {
+    let segments = open_touched(log)?;
+    let cpu0 = cpu_seconds();
+    let start = Instant::now();
+    let mut touched = 0u64;
+    let records = each_record(&segments, crc, |record| touched = touch(touched, record))?;
     black_box(touched);
     let seconds = start.elapsed().as_secs_f64();
     // Every record of the segments, below the log start too: only the

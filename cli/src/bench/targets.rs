@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use kreplay::{
-    verify_path, AutoOffsetReset, Consumer, ConsumerConfig, LogPath, ReadOptions, Severity,
-    VerifyOptions,
+    verify_path, AutoOffsetReset, Consumer, ConsumerConfig, LogPath, Severity, VerifyOptions,
 };
 
-use super::baselines::{open_touched, read_all, single_thread_sample};
-use super::{cpu_seconds, rss_anon_kib, Log, Sample};
+use super::baselines::{each_record, open_touched, read_all, single_thread_sample};
+use super::{consumer_sample, cpu_seconds, rss_anon_kib, Log, Sample};
 use crate::consume::format_poll;
 use crate::output::BytesEncoding;
 use crate::record_format::{RecordFormat, RecordWriter, TextBytes};
@@ -78,7 +77,7 @@ pub(super) fn consume(log: &Log, output: Output) -> anyhow::Result<Sample> {
     config.max_poll_records = POLL_RECORDS;
     let mut writer = RecordWriter::new(output.format());
     let mut buffer = Vec::with_capacity(256 * 1024);
-    let mut peak = rss_anon_kib();
+    let peak = rss_anon_kib();
     let cpu0 = cpu_seconds();
     let start = Instant::now();
     let mut consumer = Consumer::new(config)?;
@@ -99,15 +98,8 @@ pub(super) fn consume(log: &Log, output: Output) -> anyhow::Result<Sample> {
         }
     }
     let seconds = start.elapsed().as_secs_f64();
-    peak = peak.max(rss_anon_kib());
     drop(consumer);
-    Ok(Sample {
-        seconds,
-        cpu_seconds: cpu_seconds() - cpu0,
-        peak_anon_kib: peak,
-        records,
-        io_mode_used: None,
-    })
+    Ok(consumer_sample(seconds, cpu0, peak, records, None))
 }
 
 /// The floor of `consume --format json --bytes base64` on the thread that
@@ -118,7 +110,6 @@ pub(super) fn consume(log: &Log, output: Output) -> anyhow::Result<Sample> {
 pub(super) fn json_floor(log: &Log) -> anyhow::Result<Sample> {
     let mut sink = File::create("/dev/null").context("opening /dev/null")?;
     let segments = open_touched(log)?;
-    let mut inflater = ReadOptions::default().inflater();
     // `{"topic":"…","partition":P,"offset":O,"timestamp":T,
     // "timestamp_type":0,"key":"","value":"","headers":[]}` and a newline,
     // with 10 digits of offset and 13 of timestamp.
@@ -127,41 +118,25 @@ pub(super) fn json_floor(log: &Log) -> anyhow::Result<Sample> {
     let mut buffer: Vec<u8> = Vec::with_capacity(256 * 1024);
     let cpu0 = cpu_seconds();
     let start = Instant::now();
-    let (mut records, mut lines) = (0u64, 0usize);
-    for segment in &segments {
-        for batch in segment.batches_from(0, false) {
-            let batch = batch?;
-            if batch.is_control_batch() {
-                continue;
-            }
-            let mut failed = None;
-            batch
-                .records(&mut inflater)
-                .map_err(|kind| segment.corrupt(batch.position, None, kind))?
-                .for_each(|record| match record {
-                    Ok(record) => {
-                        buffer.extend_from_slice(&rest);
-                        for bytes in [record.key(), record.value()].into_iter().flatten() {
-                            base64_simd::STANDARD.encode_append(bytes, &mut buffer);
-                        }
-                        records += 1;
-                        lines += 1;
-                        if lines == POLL_RECORDS {
-                            failed = failed.take().or(sink.write_all(&buffer).err().map(Err));
-                            buffer.clear();
-                            lines = 0;
-                        }
-                    }
-                    Err(kind) => failed = failed.take().or(Some(Ok(kind))),
-                });
-            match failed {
-                Some(Ok(kind)) => return Err(segment.corrupt(batch.position, None, kind).into()),
-                Some(Err(e)) => return Err(anyhow::Error::new(e).context("writing to /dev/null")),
-                None => {}
-            }
+    let mut lines = 0usize;
+    let mut written: std::io::Result<()> = Ok(());
+    let records = each_record(&segments, false, |record| {
+        buffer.extend_from_slice(&rest);
+        for bytes in [record.key(), record.value()].into_iter().flatten() {
+            base64_simd::STANDARD.encode_append(bytes, &mut buffer);
         }
-    }
-    sink.write_all(&buffer).context("writing to /dev/null")?;
+        lines += 1;
+        if lines == POLL_RECORDS {
+            if written.is_ok() {
+                written = sink.write_all(&buffer);
+            }
+            buffer.clear();
+            lines = 0;
+        }
+    })?;
+    written
+        .and_then(|()| sink.write_all(&buffer))
+        .context("writing to /dev/null")?;
     let seconds = start.elapsed().as_secs_f64();
     // Every record of the segments, below the log start too (as the decode
     // floor counts them).
