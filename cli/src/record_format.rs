@@ -504,7 +504,7 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Standard base64 with padding, appended (SIMD where the CPU has it).
 #[inline]
-fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     base64_simd::STANDARD.encode_append(bytes, out);
 }
 

@@ -17,7 +17,7 @@ use super::baselines::{each_record, open_touched, read_all, single_thread_sample
 use super::{consumer_sample, cpu_seconds, rss_anon_kib, Log, Sample};
 use crate::consume::format_poll;
 use crate::output::BytesEncoding;
-use crate::record_format::{RecordFormat, RecordWriter, TextBytes};
+use crate::record_format::{push_base64, RecordFormat, RecordWriter, TextBytes};
 
 /// What `consume` writes, for the formatting measurements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,28 +102,45 @@ pub(super) fn consume(log: &Log, output: Output) -> anyhow::Result<Sample> {
     Ok(consumer_sample(seconds, cpu0, peak, records, None))
 }
 
+/// The bytes of a JSON line besides the topic, the digits, and the key and
+/// value between their quotes: `{"topic":"","partition":,"offset":,
+/// "timestamp":,"timestamp_type":0,"key":"","value":"","headers":[]}` and a
+/// newline.
+const JSON_LINE_FRAME: usize = 101;
+
+/// Digits of `n` in decimal (with its sign).
+fn digits(n: i64) -> usize {
+    n.unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |d| d as usize + 1)
+        + usize::from(n < 0)
+}
+
 /// The floor of `consume --format json --bytes base64` on the thread that
 /// formats: every record decoded (CRC off: the fetcher's work), its key and
-/// value in base64, and the line's other bytes written as one copy of their
-/// length (the field names, the topic, the digits), polls of 500 lines
-/// written to /dev/null. No formatter can do less for the same output.
+/// value through `consume`'s base64 encoder, and the line's other bytes
+/// (the frame, the topic, the digits; a null as `null`) written as one
+/// copy of their exact length, polls of 500 lines written to /dev/null. No
+/// formatter can do less for the same output.
 pub(super) fn json_floor(log: &Log) -> anyhow::Result<Sample> {
     let mut sink = File::create("/dev/null").context("opening /dev/null")?;
     let segments = open_touched(log)?;
-    // `{"topic":"…","partition":P,"offset":O,"timestamp":T,
-    // "timestamp_type":0,"key":"","value":"","headers":[]}` and a newline,
-    // with 10 digits of offset and 13 of timestamp.
     let topic = log.topics.first().map_or(0, String::len);
-    let rest = vec![b'x'; 100 + topic + 10 + 13];
+    let partition = digits(log.partitions.saturating_sub(1) as i64);
+    let frame = JSON_LINE_FRAME + topic + partition;
+    let rest = vec![b'x'; frame + 2 * 20 + 2 * 2];
     let mut buffer: Vec<u8> = Vec::with_capacity(256 * 1024);
     let cpu0 = cpu_seconds();
     let start = Instant::now();
     let mut lines = 0usize;
     let mut written: std::io::Result<()> = Ok(());
     let records = each_record(&segments, false, |record| {
-        buffer.extend_from_slice(&rest);
+        let nulls = usize::from(record.key().is_none()) + usize::from(record.value().is_none());
+        let len =
+            frame + digits(record.offset()) + record.timestamp().map_or(4, digits) + 2 * nulls;
+        buffer.extend_from_slice(&rest[..len]);
         for bytes in [record.key(), record.value()].into_iter().flatten() {
-            base64_simd::STANDARD.encode_append(bytes, &mut buffer);
+            push_base64(&mut buffer, bytes);
         }
         lines += 1;
         if lines == POLL_RECORDS {
