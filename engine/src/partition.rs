@@ -263,6 +263,11 @@ impl Partition {
         let Some(file) = self.segments.get(n) else {
             return 0;
         };
+        if target_offset <= file.base_offset {
+            // The segment's first batch: no index needed (a seek to the
+            // beginning, or into a segment whose base offset it passed).
+            return 0;
+        }
         let (index, status) = OffsetIndex::open(
             &file.index_path("index"),
             self.options.strategy,
@@ -315,22 +320,39 @@ impl Partition {
     /// (offsets inside a compressed batch or a compaction gap land on the next
     /// record that exists). Returns `None` when `offset` is past the last record.
     pub fn seek(&self, offset: i64) -> Result<Option<LogPosition>> {
+        let found = self.seek_open(offset, |n| self.open_segment(n))?;
+        Ok(found.map(|(position, _)| position))
+    }
+
+    /// [`Partition::seek`], with the segment it lands in, opened by `open`
+    /// (`open(n)` gives segment `n`: a reader that holds one open hands it
+    /// back instead of mapping the file anew).
+    pub(crate) fn seek_open(
+        &self,
+        offset: i64,
+        mut open: impl FnMut(usize) -> Result<Segment>,
+    ) -> Result<Option<(LogPosition, Segment)>> {
         // The last segment whose base offset is <= offset, or the first.
         let first = self
             .segments
             .partition_point(|s| s.base_offset <= offset)
             .saturating_sub(1);
         for n in first..self.segments.len() {
-            let segment = self.open_segment(n)?;
+            let segment = open(n)?;
             let start = self.index_position(n, &segment, offset);
+            let mut found = None;
             for batch in self.batches_from_index(&segment, start, false) {
                 let batch = batch?;
                 if batch.last_offset() >= offset {
-                    return Ok(Some(LogPosition {
+                    found = Some(LogPosition {
                         segment: n,
                         position: batch.position,
-                    }));
+                    });
+                    break;
                 }
+            }
+            if let Some(position) = found {
+                return Ok(Some((position, segment)));
             }
         }
         Ok(None)

@@ -163,3 +163,51 @@ fn records_below_the_log_start_offset_are_never_returned() {
     strict.seek(&tp, 30).unwrap();
     assert_eq!(drain(&mut strict), (30..40).collect::<Vec<i64>>());
 }
+
+/// After a seek the fetcher reuses the segment it had mapped only while the
+/// file is as it was: a segment that grew since is mapped again, so a seek
+/// back reads what was appended (not the shorter, stale mapping).
+#[test]
+fn seek_after_the_segment_grew_reads_the_appended_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer =
+        PartitionWriter::open(dir.path(), "live", 0, WriterOptions::default()).unwrap();
+    writer.append(&records(0, 10)).unwrap();
+    writer.close().unwrap();
+    let mut config = ConsumerConfig::new([dir.path()]);
+    config.auto_offset_reset = AutoOffsetReset::Earliest;
+    let mut consumer = Consumer::new(config).unwrap();
+    consumer.subscribe(&["live"]).unwrap();
+    let drain = |consumer: &mut Consumer| {
+        let mut got = Vec::new();
+        loop {
+            let polled = consumer.poll(Duration::from_secs(5)).unwrap();
+            let empty = polled.is_empty();
+            for r in &polled {
+                got.push(String::from_utf8(r.unwrap().value().unwrap().to_vec()).unwrap());
+            }
+            if empty && consumer.at_end() {
+                return got;
+            }
+        }
+    };
+    assert_eq!(drain(&mut consumer), values(0, 10));
+
+    let mut batch = Vec::new();
+    let spec = BatchSpec {
+        base_offset: 10,
+        ..BatchSpec::default()
+    };
+    encode_batch(&spec, &records(10, 5), &mut batch).unwrap();
+    let log = dir.path().join("live-0/00000000000000000000.log");
+    let mut file = OpenOptions::new().append(true).open(&log).unwrap();
+    file.write_all(&batch).unwrap();
+    file.flush().unwrap();
+
+    let assignment = consumer.assignment();
+    consumer.seek_to_beginning(&assignment).unwrap();
+    assert_eq!(drain(&mut consumer), values(0, 15));
+    // And again, with nothing changed: the kept mapping is the whole file.
+    consumer.seek_to_beginning(&assignment).unwrap();
+    assert_eq!(drain(&mut consumer), values(0, 15));
+}

@@ -347,6 +347,10 @@ struct Reader {
     /// The open segment and the byte position of the next batch in it,
     /// once the fetch offset has been located.
     location: Option<(usize, Segment, u64)>,
+    /// The segment `location` held before a seek: the seek's search reuses
+    /// it when it lands in the same file, unchanged, instead of mapping the
+    /// file anew (and the kernel filling its page tables again).
+    kept: Option<(usize, Segment)>,
     /// Caught up with the log (or blocked at the last stable offset).
     at_end: bool,
     /// A corrupt batch was reported: nothing more until a seek.
@@ -459,6 +463,7 @@ impl Fetcher {
                             positioned: fetch_offset.is_some(),
                             fetch_offset: fetch_offset.unwrap_or(0),
                             location: None,
+                            kept: None,
                             at_end: false,
                             failed: false,
                             txns: HashMap::new(),
@@ -478,7 +483,7 @@ impl Fetcher {
                         reader.positioned = true;
                         reader.fetch_offset = offset;
                         reader.epoch = epoch;
-                        reader.location = None;
+                        reader.kept = reader.location.take().map(|(n, segment, _)| (n, segment));
                         reader.at_end = false;
                         reader.failed = false;
                         reader.txns.clear();
@@ -791,11 +796,30 @@ fn locate(reader: &mut Reader, read: &ReadOptions) -> Result<()> {
     let Some(partition) = reader.partition.as_ref() else {
         return Ok(());
     };
-    if let Some(position) = partition.seek(reader.fetch_offset)? {
-        let segment = partition.open_segment(position.segment)?;
+    let kept = reader.kept.take();
+    let open = |n: usize| match kept {
+        Some((k, ref segment))
+            if k == n
+                && partition.segments().get(n).map(|f| f.path.as_path())
+                    == Some(segment.path())
+                && unchanged(segment) =>
+        {
+            Ok(segment.clone())
+        }
+        _ => partition.open_segment(n),
+    };
+    if let Some((position, segment)) = partition.seek_open(reader.fetch_offset, open)? {
         reader.location = Some((position.segment, segment, position.position));
     }
     Ok(())
+}
+
+/// Whether a segment's file still has the length it was mapped with (a
+/// segment that grew, or was truncated and rewritten, is mapped again). An
+/// object store's segment is immutable once written.
+fn unchanged(segment: &Segment) -> bool {
+    crate::storage::is_mounted(segment.path())
+        || std::fs::metadata(segment.path()).is_ok_and(|m| m.len() == segment.size())
 }
 
 /// Counts a delivered batch's records, inflating it when compressed, and the
