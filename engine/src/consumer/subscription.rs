@@ -201,10 +201,10 @@ impl Consumer {
     /// what is revoked or lost), then take the partitions whose previous
     /// owners let go.
     pub(super) fn group_step(&mut self) -> Result<()> {
-        let now = Instant::now();
         let Some(membership) = self.membership.as_mut() else {
             return Ok(());
         };
+        let now = Instant::now();
         if membership.sync_due(now) {
             let outcome = membership.sync()?;
             if !outcome.lost.is_empty() {
