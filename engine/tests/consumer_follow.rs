@@ -49,6 +49,23 @@ fn values(from: usize, to: usize) -> Vec<String> {
     (from..to).map(|i| format!("v{i}")).collect()
 }
 
+/// Records `from..from + n` as one batch at base offset `from`.
+fn encoded(from: usize, n: usize) -> Vec<u8> {
+    let mut batch = Vec::new();
+    let spec = BatchSpec {
+        base_offset: from as i64,
+        ..BatchSpec::default()
+    };
+    encode_batch(&spec, &records(from, n), &mut batch).unwrap();
+    batch
+}
+
+/// The `live-0` segment, opened for appending.
+fn open_to_append(dir: &Path) -> std::fs::File {
+    let log = dir.join("live-0/00000000000000000000.log");
+    OpenOptions::new().append(true).open(log).unwrap()
+}
+
 #[test]
 fn half_written_batch_at_the_tail_is_waited_for() {
     let dir = tempfile::tempdir().unwrap();
@@ -60,14 +77,8 @@ fn half_written_batch_at_the_tail_is_waited_for() {
     assert_eq!(collect(&mut consumer, 10), values(0, 10));
 
     // A producer's batch lands in two writes, with a pause between them.
-    let mut batch = Vec::new();
-    let spec = BatchSpec {
-        base_offset: 10,
-        ..BatchSpec::default()
-    };
-    encode_batch(&spec, &records(10, 5), &mut batch).unwrap();
-    let log = dir.path().join("live-0/00000000000000000000.log");
-    let mut file = OpenOptions::new().append(true).open(&log).unwrap();
+    let batch = encoded(10, 5);
+    let mut file = open_to_append(dir.path());
     file.write_all(&batch[..batch.len() / 2]).unwrap();
     file.flush().unwrap();
     for _ in 0..5 {
@@ -165,8 +176,8 @@ fn records_below_the_log_start_offset_are_never_returned() {
 }
 
 /// After a seek the fetcher reuses the segment it had mapped only while the
-/// file is as it was: a segment that grew since is mapped again, so a seek
-/// back reads what was appended (not the shorter, stale mapping).
+/// file is as it was: a segment that grew is mapped again, so a seek back
+/// reads what was appended (not the shorter, stale mapping).
 #[test]
 fn seek_after_the_segment_grew_reads_the_appended_records() {
     let dir = tempfile::tempdir().unwrap();
@@ -178,36 +189,15 @@ fn seek_after_the_segment_grew_reads_the_appended_records() {
     config.auto_offset_reset = AutoOffsetReset::Earliest;
     let mut consumer = Consumer::new(config).unwrap();
     consumer.subscribe(&["live"]).unwrap();
-    let drain = |consumer: &mut Consumer| {
-        let mut got = Vec::new();
-        loop {
-            let polled = consumer.poll(Duration::from_secs(5)).unwrap();
-            let empty = polled.is_empty();
-            for r in &polled {
-                got.push(String::from_utf8(r.unwrap().value().unwrap().to_vec()).unwrap());
-            }
-            if empty && consumer.at_end() {
-                return got;
-            }
-        }
-    };
-    assert_eq!(drain(&mut consumer), values(0, 10));
+    assert_eq!(collect(&mut consumer, 10), values(0, 10));
 
-    let mut batch = Vec::new();
-    let spec = BatchSpec {
-        base_offset: 10,
-        ..BatchSpec::default()
-    };
-    encode_batch(&spec, &records(10, 5), &mut batch).unwrap();
-    let log = dir.path().join("live-0/00000000000000000000.log");
-    let mut file = OpenOptions::new().append(true).open(&log).unwrap();
-    file.write_all(&batch).unwrap();
-    file.flush().unwrap();
-
+    open_to_append(dir.path())
+        .write_all(&encoded(10, 5))
+        .unwrap();
     let assignment = consumer.assignment();
     consumer.seek_to_beginning(&assignment).unwrap();
-    assert_eq!(drain(&mut consumer), values(0, 15));
+    assert_eq!(collect(&mut consumer, 15), values(0, 15));
     // And again, with nothing changed: the kept mapping is the whole file.
     consumer.seek_to_beginning(&assignment).unwrap();
-    assert_eq!(drain(&mut consumer), values(0, 15));
+    assert_eq!(collect(&mut consumer, 15), values(0, 15));
 }

@@ -369,7 +369,7 @@ struct Reader {
     /// The segment `location` held before a seek: the seek's search reuses
     /// it when it lands in the same file, unchanged, instead of mapping the
     /// file anew (and the kernel filling its page tables again).
-    kept: Option<(usize, Segment)>,
+    kept: Option<Segment>,
     /// Caught up with the log (or blocked at the last stable offset).
     at_end: bool,
     /// A corrupt batch was reported: nothing more until a seek.
@@ -454,12 +454,13 @@ impl Fetcher {
                 shared.blocked.store(false, Ordering::SeqCst);
                 continue;
             }
+            // Whatever it finds, the wait for budget (if any) is over.
+            if let Some(since) = self.waited_since.take() {
+                self.last_wait = since.elapsed();
+            }
+            self.rechecks = 0;
             match self.fetch_one() {
                 Some(fetch) => {
-                    if let Some(since) = self.waited_since.take() {
-                        self.last_wait = since.elapsed();
-                    }
-                    self.rechecks = 0;
                     self.shared
                         .outstanding
                         .fetch_add(fetch.budget_bytes, Ordering::AcqRel);
@@ -529,7 +530,7 @@ impl Fetcher {
                         reader.positioned = true;
                         reader.fetch_offset = offset;
                         reader.epoch = epoch;
-                        reader.kept = reader.location.take().map(|(n, segment, _)| (n, segment));
+                        reader.kept = reader.location.take().map(|(_, segment, _)| segment);
                         reader.at_end = false;
                         reader.failed = false;
                         reader.txns.clear();
@@ -843,11 +844,9 @@ fn locate(reader: &mut Reader, read: &ReadOptions) -> Result<()> {
         return Ok(());
     };
     let kept = reader.kept.take();
-    let open = |n: usize| match kept {
-        Some((k, ref segment))
-            if k == n
-                && partition.segments().get(n).map(|f| f.path.as_path())
-                    == Some(segment.path())
+    let open = |n: usize| match &kept {
+        Some(segment)
+            if partition.segments().get(n).map(|f| f.path.as_path()) == Some(segment.path())
                 && unchanged(segment) =>
         {
             Ok(segment.clone())
