@@ -137,6 +137,22 @@ fn poll(c: &mut Criterion) {
             })
         });
     }
+    // A caller that stopped reading for a while (2 ms, untimed) before each
+    // pass: the fetcher has filled its budget and sleeps on its timer by the
+    // time the caller catches up.
+    let mut consumer = consumer(dir.path(), &[0], true);
+    g.bench_function("poll_for_each_crc_after_pause", |b| {
+        b.iter_custom(|iters| {
+            let pause = |consumer: &mut Consumer| {
+                rewind(consumer);
+                std::thread::sleep(Duration::from_millis(2));
+            };
+            timed(iters, &mut consumer, pause, |consumer| {
+                black_box(poll_to_end(consumer, true));
+            })
+        })
+    });
+    drop(consumer);
     g.bench_function("records_no_crc", |b| {
         b.iter(|| kreplay_iterate(&segment, false, &mut inflater))
     });

@@ -401,6 +401,9 @@ impl Consumer {
                 std::hint::spin_loop();
             }
         }
+        // Nothing came while spinning: a fetcher sleeping on its budget
+        // timer may have set it for longer than this caller took to catch up.
+        self.fetcher.wake_napping_fetcher();
         let shared = &self.fetcher.shared;
         if let Ok(mut waiter) = shared.waiter.lock() {
             *waiter = Some(std::thread::current());

@@ -160,6 +160,11 @@ pub(crate) struct Shared {
     pub(crate) outstanding_fetches: AtomicU64,
     /// The fetcher is parked until the consumer gives budget back.
     blocked: AtomicBool,
+    /// The fetcher sleeps on its own timer between looks at the budget
+    /// ([`BUDGET_RECHECKS`]). A consumer about to wait for a fetch wakes it:
+    /// the consumer has nothing else to do then, and the timer may have been
+    /// set for longer than the consumer took to catch up.
+    napping: AtomicBool,
     /// Once blocked, the fetcher is woken when the bytes outstanding fall
     /// below this (half the budget): one wake-up per few fetches released,
     /// not one per fetch (each costs both threads a context switch).
@@ -333,6 +338,14 @@ impl FetcherHandle {
         }
     }
 
+    /// Wakes the fetcher if it sleeps on its budget timer (see
+    /// [`Shared::napping`]); called by a consumer about to wait for a fetch.
+    pub(crate) fn wake_napping_fetcher(&self) {
+        if self.shared.napping.load(Ordering::SeqCst) {
+            self.wake_fetcher();
+        }
+    }
+
     pub(crate) fn wake_fetcher(&self) {
         if let Some(thread) = &self.thread {
             thread.thread().unpark();
@@ -437,7 +450,19 @@ impl Fetcher {
                         BUDGET_RECHECK
                     };
                     self.rechecks += 1;
-                    thread::park_timeout(sleep);
+                    shared.napping.store(true, Ordering::SeqCst);
+                    // Looked at again after the flag is up: a consumer that
+                    // released budget and then found the flag down did not
+                    // wake this thread, so what it gave back must be seen.
+                    if !Shared::may_fetch(
+                        shared.outstanding.load(Ordering::SeqCst),
+                        shared.outstanding_fetches.load(Ordering::SeqCst),
+                        self.config.fetch_max_bytes,
+                    ) || self.ring.is_full()
+                    {
+                        thread::park_timeout(sleep);
+                    }
+                    shared.napping.store(false, Ordering::SeqCst);
                     continue;
                 }
                 // The caller has stopped reading for a while: wait until half
