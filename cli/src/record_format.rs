@@ -156,12 +156,11 @@ pub struct RecordWriter {
     /// The JSON line's start up to the offset (`{"topic":…,"partition":…,
     /// "offset":`) for the partition last written, which `prefix_of` names.
     prefix: Vec<u8>,
+    /// Compared by value for every record: an address compare was wrong
+    /// after a rebalance, whose new assignment can hold another partition
+    /// at the address of the old one (records of metrics-4 were written as
+    /// metrics-0).
     prefix_of: Option<TopicPartition>,
-    /// The address of the `TopicPartition` last seen: a cheap test that the
-    /// cached prefix still applies (consecutive records share it). Compared,
-    /// never dereferenced; a writer serves one consumer's assignment, whose
-    /// `TopicPartition`s stay put while it runs.
-    prefix_at: *const TopicPartition,
     /// The last offset and timestamp written, in decimal (JSON).
     offset: Decimal,
     timestamp: Decimal,
@@ -278,7 +277,6 @@ impl RecordWriter {
             format,
             prefix: Vec::new(),
             prefix_of: None,
-            prefix_at: std::ptr::null(),
             offset: Decimal::default(),
             timestamp: Decimal::default(),
         }
@@ -316,12 +314,11 @@ impl RecordWriter {
         }
     }
 
+    #[inline]
     fn refresh_prefix(&mut self, topic_partition: &TopicPartition) {
-        if std::ptr::eq(self.prefix_at, topic_partition) {
-            return;
-        }
-        self.prefix_at = topic_partition;
-        if self.prefix_of.as_ref() == Some(topic_partition) {
+        if self.prefix_of.as_ref().is_some_and(|cached| {
+            cached.partition == topic_partition.partition && cached.topic == topic_partition.topic
+        }) {
             return;
         }
         self.prefix.clear();
@@ -668,6 +665,33 @@ mod tests {
         let mut out = Vec::new();
         json_str(&mut out, text.as_bytes());
         String::from_utf8(out).unwrap()
+    }
+
+    /// The JSON prefix names the partition given, even when it sits where
+    /// the previous one did (a rebalance's new assignment reusing the old
+    /// one's memory).
+    #[test]
+    fn json_prefix_follows_the_partition_at_the_same_address() {
+        let format = RecordFormat::Json(BytesEncoding::Base64);
+        let mut writer = RecordWriter::new(format);
+        let mut slot = TopicPartition::new("metrics", 0);
+        writer.refresh_prefix(&slot);
+        assert_eq!(
+            writer.prefix,
+            br#"{"topic":"metrics","partition":0,"offset":"#
+        );
+        slot = TopicPartition::new("metrics", 4);
+        writer.refresh_prefix(&slot);
+        assert_eq!(
+            writer.prefix,
+            br#"{"topic":"metrics","partition":4,"offset":"#
+        );
+        slot = TopicPartition::new("metric", 4);
+        writer.refresh_prefix(&slot);
+        assert_eq!(
+            writer.prefix,
+            br#"{"topic":"metric","partition":4,"offset":"#
+        );
     }
 
     #[test]

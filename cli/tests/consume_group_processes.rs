@@ -538,6 +538,52 @@ fn holds_flock(pid: u32, path: &Path) -> bool {
     })
 }
 
+/// Per partition, how many of `all` are not in `seen` and the first of them.
+fn missing(all: &BTreeSet<(i64, i64)>, seen: &BTreeSet<(i64, i64)>) -> String {
+    let mut first: BTreeMap<i64, (i64, usize)> = BTreeMap::new();
+    for &(p, o) in all.difference(seen) {
+        first.entry(p).or_insert((o, 0)).1 += 1;
+    }
+    first
+        .iter()
+        .map(|(p, (o, n))| format!("partition {p}: {n} missing from offset {o}\n"))
+        .collect()
+}
+
+/// Every file under a group's dir with its inode, mtime and (short) content,
+/// for a failure message.
+fn group_dir_dump(dir: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = String::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let content = std::fs::read(&path).unwrap_or_default();
+            let text =
+                String::from_utf8_lossy(&content[..content.len().min(300)]).replace('\n', " ");
+            out.push_str(&format!(
+                "{} ino {} mtime {}.{:09}: {text}\n",
+                path.strip_prefix(dir).unwrap_or(&path).display(),
+                meta.ino(),
+                meta.mtime(),
+                meta.mtime_nsec()
+            ));
+        }
+    }
+    out
+}
+
 /// Sends `signal` to `child`.
 fn signal(child: &Child, signal: &str) {
     let status = Command::new("kill")
@@ -616,10 +662,12 @@ fn a_stopped_member_is_evicted_after_its_session_timeout_and_its_late_commit_ref
         }
         assert!(
             Instant::now() < deadline,
-            "b never finished a's partitions\n--- a:\n{}\n--- b:\n{}\n--- locks:\n{}",
+            "b never finished a's partitions\n--- missing:\n{}\n--- a:\n{}\n--- b:\n{}\n--- locks:\n{}\n--- group dir:\n{}",
+            missing(&all, &seen),
             std::fs::read_to_string(files(0).1).unwrap(),
             std::fs::read_to_string(files(1).1).unwrap(),
-            std::fs::read_to_string("/proc/locks").unwrap()
+            std::fs::read_to_string("/proc/locks").unwrap(),
+            group_dir_dump(&state.join("groups/g"))
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -645,10 +693,11 @@ fn a_stopped_member_is_evicted_after_its_session_timeout_and_its_late_commit_ref
     assert!(
         // Its last heartbeat may precede the stop by one interval (100 ms).
         taken - stopped_at >= 900_000,
-        "evicted {} ms after it stopped, before its session timeout; stopped at {stopped_at}\n--- a:\n{}\n--- b:\n{}",
+        "evicted {} ms after it stopped, before its session timeout; stopped at {stopped_at}\n--- a:\n{}\n--- b:\n{}\n--- group dir:\n{}",
         (taken - stopped_at) / 1000,
         std::fs::read_to_string(files(0).1).unwrap(),
-        std::fs::read_to_string(files(1).1).unwrap()
+        std::fs::read_to_string(files(1).1).unwrap(),
+        group_dir_dump(&state.join("groups/g"))
     );
     // SIGCONT: a learns it was evicted, loses its partitions, rejoins.
     signal(&a, "CONT");
