@@ -550,7 +550,22 @@ impl Session {
                 // Positions may have moved past control batches or aborted
                 // transactions at the end: commit them too.
                 self.pending = true;
-                return Ok(self.commit_pending(consumer, None));
+                let status = self.commit_pending(consumer, None);
+                if !self.grouped || status != Status::Ok {
+                    return Ok(status);
+                }
+                // A member leaves only at the end of the group's current
+                // generation: if another left since this one's last sync,
+                // this one reads what the group gives it now.
+                match consumer.leave_at_end() {
+                    Ok(true) => return Ok(status),
+                    Ok(false) => {}
+                    Err(error) => {
+                        self.diagnostics
+                            .warning(format_args!("leaving the group: {error}"));
+                        return Ok(status);
+                    }
+                }
             }
         }
     }

@@ -387,6 +387,7 @@ fn members_as_threads_deliver_every_record_exactly_once() {
             "--heartbeat-interval-ms",
             "20",
             "-e",
+            "-v",
             "--max-poll-records",
             "30",
             "-f",
@@ -406,7 +407,16 @@ fn members_as_threads_deliver_every_record_exactly_once() {
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), n, "{assignor}: duplicates");
-        assert_eq!(n, RECORDS, "{assignor}: records missing");
+        let all: BTreeSet<(i64, i64)> = (0..PARTITIONS as i64)
+            .flat_map(|p| (0..(RECORDS as i64 / PARTITIONS as i64)).map(move |o| (p, o)))
+            .collect();
+        assert_eq!(
+            n,
+            RECORDS,
+            "{assignor}: records missing\n{}--- stderr:\n{}",
+            missing(&all, &seen.iter().copied().collect()),
+            run.stderr
+        );
     }
 }
 

@@ -550,3 +550,62 @@ fn reassigning_drops_fetches_of_the_previous_assignment() {
     }
     assert!(seen.keys().all(|p| *p >= 2), "{:?}", seen.keys());
 }
+
+/// A member at its end leaves only in the group's current generation: when
+/// another member left after this one's last sync (its partitions unread),
+/// `leave_at_end` keeps this one in the group, and its next polls read them.
+#[test]
+fn a_member_at_its_end_does_not_leave_partitions_nobody_reads() {
+    let logs = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    write_topic(logs.path(), 2, 20);
+    let mut a = Consumer::new(config(logs.path(), state.path(), "g")).unwrap();
+    a.subscribe(&[TOPIC]).unwrap();
+    let mut b = Consumer::new(config(logs.path(), state.path(), "g")).unwrap();
+    b.subscribe(&[TOPIC]).unwrap();
+    let values = |consumer: &mut Consumer| -> (Vec<String>, bool) {
+        let polled = consumer.poll(Duration::from_millis(50)).unwrap();
+        let got: Vec<String> = polled
+            .iter()
+            .map(|r| String::from_utf8(r.unwrap().record.value().unwrap().to_vec()).unwrap())
+            .collect();
+        let empty = got.is_empty();
+        (got, empty)
+    };
+    let mut seen = Vec::new();
+    // Both members own a partition; `a` reads its own to the end, `b` only
+    // takes its partition over.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "the group never settled");
+        let (got, empty) = values(&mut a);
+        seen.extend(got);
+        if b.assignment().is_empty() {
+            seen.extend(values(&mut b).0);
+        }
+        if empty && a.at_end() && a.assignment().len() == 1 && b.assignment().len() == 1 {
+            break;
+        }
+    }
+    assert!(seen.len() < 40, "b read its partition: {}", seen.len());
+    // `b` leaves with its partition unread; `a`, at its end in the
+    // generation it synced, must not leave too.
+    b.close().unwrap();
+    assert!(
+        !a.leave_at_end().unwrap(),
+        "a left with b's partition unread"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "a never read b's partition");
+        let (got, empty) = values(&mut a);
+        seen.extend(got);
+        if empty && a.at_end() && a.leave_at_end().unwrap() {
+            break;
+        }
+    }
+    assert!(a.member_id().is_none(), "a is still a member");
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 40, "records missing: {seen:?}");
+}

@@ -82,6 +82,33 @@ impl Consumer {
         Ok(())
     }
 
+    /// Leaves the group if this member is at its end ([`at_end`]) in the
+    /// group's current generation, and says whether it left (`true`
+    /// without a group). The check and the leave are one hold of the group
+    /// lock, so members that stop at their end (kcat's `-e`) cannot leave
+    /// partitions nobody reads: when another member left or died since this
+    /// one's last sync, the group rebalances, this member stays, and its
+    /// next poll follows the new assignment. The listener is not called:
+    /// commit what was delivered first.
+    ///
+    /// [`at_end`]: Self::at_end
+    pub fn leave_at_end(&mut self) -> Result<bool> {
+        if !self.at_end() {
+            return Ok(false);
+        }
+        let Some(membership) = self.membership.take() else {
+            return Ok(true);
+        };
+        if let Some(membership) = membership.leave_if_current()? {
+            self.membership = Some(membership);
+            return Ok(false);
+        }
+        self.reassign(BTreeSet::new())?;
+        self.subscription.clear();
+        self.listener = None;
+        Ok(true)
+    }
+
     /// The subscribed topics.
     pub fn subscription(&self) -> &[String] {
         &self.subscription

@@ -393,6 +393,51 @@ impl Membership {
         if !self.registered()? {
             return Ok(());
         }
+        self.leave_locked(&lock)
+    }
+
+    /// Leaves the group only if it has not rebalanced since this member's
+    /// last sync and nothing assigned to it is still to be taken over:
+    /// checked and done under one hold of the group lock. A member that
+    /// stops at its end (kcat's `-e`) leaves this way, so it cannot leave
+    /// partitions nobody reads: had another member left in between (giving
+    /// this one partitions of a new generation), it stays and reads them.
+    /// `Ok(None)` when it left; otherwise the membership, still joined.
+    pub(crate) fn leave_if_current(mut self) -> Result<Option<Membership>> {
+        let lock = self
+            .store
+            .lock(&self.config.group, true)?
+            .ok_or_else(|| Error::Config("group dir vanished".into()))?;
+        if !self.registered()? {
+            // Evicted: its next sync rejoins, and reads what it is given.
+            drop(lock);
+            self.sync_now();
+            return Ok(Some(self));
+        }
+        // Reconciled first, as a sync would: a member that died since the
+        // last sync rebalances the group now, and this one stays for it.
+        let mut state = read_state(&lock.dir)?.unwrap_or_default();
+        let mut live = live_infos(&lock.dir, Some(&self.info.member_id))?;
+        live.insert(self.info.member_id.clone(), self.info.clone());
+        if reconcile(&mut state, &live, unix_ms(), self.config.assignor).changed {
+            write_state(&lock.dir, &state)?;
+        }
+        if state.generation != self.generation || self.pending().next().is_some() {
+            drop(lock);
+            self.sync_now();
+            return Ok(Some(self));
+        }
+        self.owned.clear();
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.stop();
+        }
+        self.leave_locked(&lock)?;
+        Ok(None)
+    }
+
+    /// Removes this member's file and rebalances the others, with the
+    /// group lock held.
+    fn leave_locked(&mut self, lock: &GroupLock) -> Result<()> {
         fs::remove_file(&self.member_path).map_err(|e| Error::io(&self.member_path, e))?;
         let mut state = read_state(&lock.dir)?.unwrap_or_default();
         let live = live_infos(&lock.dir, None)?;
