@@ -37,7 +37,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use crate::group::assignor::Assignor;
-use crate::group::state::{reconcile, GroupState, MemberInfo, MAX_GROUP_PARTITIONS};
+use crate::group::state::{reconcile, GroupState, MemberInfo, Reconciled, MAX_GROUP_PARTITIONS};
 use crate::log_dir::TopicPartition;
 use crate::offsets::{
     create_dir_durable, same_file, sync_dir, write_atomically, GroupLock, OffsetStore,
@@ -232,18 +232,12 @@ impl Membership {
     /// and says what this member must give up.
     pub(crate) fn sync(&mut self) -> Result<SyncOutcome> {
         self.next_sync = Instant::now() + self.config.heartbeat_interval;
-        let lock = self
-            .store
-            .lock(&self.config.group, true)?
-            .ok_or_else(|| Error::Config("group dir vanished".into()))?;
+        let lock = self.group_lock()?;
         if !self.registered()? {
             drop(lock);
             return self.rejoin();
         }
-        let mut state = read_state(&lock.dir)?.unwrap_or_default();
-        let mut live = live_infos(&lock.dir, Some(&self.info.member_id))?;
-        live.insert(self.info.member_id.clone(), self.info.clone());
-        let mut reconciled = reconcile(&mut state, &live, unix_ms(), self.config.assignor);
+        let (mut state, mut reconciled) = self.reconcile_with_me(&lock)?;
         let Some(me) = state.members.get_mut(&self.info.member_id) else {
             return Err(Error::Config(
                 "a live member is missing from the group state".into(),
@@ -386,10 +380,7 @@ impl Membership {
         if let Some(heartbeat) = self.heartbeat.take() {
             heartbeat.stop();
         }
-        let lock = self
-            .store
-            .lock(&self.config.group, true)?
-            .ok_or_else(|| Error::Config("group dir vanished".into()))?;
+        let lock = self.group_lock()?;
         if !self.registered()? {
             return Ok(());
         }
@@ -404,10 +395,7 @@ impl Membership {
     /// this one partitions of a new generation), it stays and reads them.
     /// `Ok(None)` when it left; otherwise the membership, still joined.
     pub(crate) fn leave_if_current(mut self) -> Result<Option<Membership>> {
-        let lock = self
-            .store
-            .lock(&self.config.group, true)?
-            .ok_or_else(|| Error::Config("group dir vanished".into()))?;
+        let lock = self.group_lock()?;
         if !self.registered()? {
             // Evicted: its next sync rejoins, and reads what it is given.
             drop(lock);
@@ -416,10 +404,8 @@ impl Membership {
         }
         // Reconciled first, as a sync would: a member that died since the
         // last sync rebalances the group now, and this one stays for it.
-        let mut state = read_state(&lock.dir)?.unwrap_or_default();
-        let mut live = live_infos(&lock.dir, Some(&self.info.member_id))?;
-        live.insert(self.info.member_id.clone(), self.info.clone());
-        if reconcile(&mut state, &live, unix_ms(), self.config.assignor).changed {
+        let (state, reconciled) = self.reconcile_with_me(&lock)?;
+        if reconciled.changed {
             write_state(&lock.dir, &state)?;
         }
         if state.generation != self.generation || self.pending().next().is_some() {
@@ -433,6 +419,22 @@ impl Membership {
         }
         self.leave_locked(&lock)?;
         Ok(None)
+    }
+
+    fn group_lock(&self) -> Result<GroupLock> {
+        self.store
+            .lock(&self.config.group, true)?
+            .ok_or_else(|| Error::Config("group dir vanished".into()))
+    }
+
+    /// The group's state reconciled with its live members, this one
+    /// included (the group lock held; not written).
+    fn reconcile_with_me(&self, lock: &GroupLock) -> Result<(GroupState, Reconciled)> {
+        let mut state = read_state(&lock.dir)?.unwrap_or_default();
+        let mut live = live_infos(&lock.dir, Some(&self.info.member_id))?;
+        live.insert(self.info.member_id.clone(), self.info.clone());
+        let reconciled = reconcile(&mut state, &live, unix_ms(), self.config.assignor);
+        Ok((state, reconciled))
     }
 
     /// Removes this member's file and rebalances the others, with the
