@@ -551,12 +551,13 @@ impl Session {
                 // transactions at the end: commit them too.
                 self.pending = true;
                 let status = self.commit_pending(consumer, None);
-                if !self.grouped || status != Status::Ok {
+                if status != Status::Ok {
                     return Ok(status);
                 }
                 // A member leaves only at the end of the group's current
                 // generation: if another left since this one's last sync,
-                // this one reads what the group gives it now.
+                // this one reads what the group gives it now (without a
+                // group, `leave_at_end` is true).
                 match consumer.leave_at_end() {
                     Ok(true) => return Ok(status),
                     Ok(false) => {}

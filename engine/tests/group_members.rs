@@ -563,14 +563,12 @@ fn a_member_at_its_end_does_not_leave_partitions_nobody_reads() {
     a.subscribe(&[TOPIC]).unwrap();
     let mut b = Consumer::new(config(logs.path(), state.path(), "g")).unwrap();
     b.subscribe(&[TOPIC]).unwrap();
-    let values = |consumer: &mut Consumer| -> (Vec<String>, bool) {
+    let values = |consumer: &mut Consumer| -> Vec<String> {
         let polled = consumer.poll(Duration::from_millis(50)).unwrap();
-        let got: Vec<String> = polled
+        polled
             .iter()
             .map(|r| String::from_utf8(r.unwrap().record.value().unwrap().to_vec()).unwrap())
-            .collect();
-        let empty = got.is_empty();
-        (got, empty)
+            .collect()
     };
     let mut seen = Vec::new();
     // Both members own a partition; `a` reads its own to the end, `b` only
@@ -578,10 +576,11 @@ fn a_member_at_its_end_does_not_leave_partitions_nobody_reads() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         assert!(Instant::now() < deadline, "the group never settled");
-        let (got, empty) = values(&mut a);
+        let got = values(&mut a);
+        let empty = got.is_empty();
         seen.extend(got);
         if b.assignment().is_empty() {
-            seen.extend(values(&mut b).0);
+            seen.extend(values(&mut b));
         }
         if empty && a.at_end() && a.assignment().len() == 1 && b.assignment().len() == 1 {
             break;
@@ -598,7 +597,8 @@ fn a_member_at_its_end_does_not_leave_partitions_nobody_reads() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         assert!(Instant::now() < deadline, "a never read b's partition");
-        let (got, empty) = values(&mut a);
+        let got = values(&mut a);
+        let empty = got.is_empty();
         seen.extend(got);
         if empty && a.at_end() && a.leave_at_end().unwrap() {
             break;
